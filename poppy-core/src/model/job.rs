@@ -1,0 +1,95 @@
+//! Jobs: the asynchronous half of every write (§1.2 step 4, §5).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{JobId, OperatorStatus, ProjectId, ServiceId, ServiceSpec};
+use crate::clock::Millis;
+
+/// What to purge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "target", content = "url", rename_all = "snake_case")]
+pub enum PurgeTarget {
+    All,
+    Url(String),
+}
+
+/// Which flow a job runs, with what it needs beyond the stored service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "flow", rename_all = "snake_case")]
+pub enum JobKind {
+    CreateService,
+    UpdateService {
+        /// The definition before the PATCH (removed domains are cleaned up).
+        previous: Box<ServiceSpec>,
+    },
+    DeleteService,
+    PurgeService {
+        target: PurgeTarget,
+        hard: bool,
+    },
+    /// Admin enable/disable: re-point the operator CNAMEs.
+    SetOperatorStatus {
+        status: OperatorStatus,
+    },
+}
+
+impl JobKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobKind::CreateService => "create_service",
+            JobKind::UpdateService { .. } => "update_service",
+            JobKind::DeleteService => "delete_service",
+            JobKind::PurgeService { .. } => "purge_service",
+            JobKind::SetOperatorStatus { .. } => "set_operator_status",
+        }
+    }
+}
+
+/// A unit of asynchronous work on one service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub project_id: ProjectId,
+    pub service_id: ServiceId,
+    pub kind: JobKind,
+    /// How many times a worker has started it (the job board counts).
+    #[serde(default)]
+    pub attempts: u32,
+    /// Not claimable before this time (retry backoff).
+    #[serde(default)]
+    pub not_before: Millis,
+    /// The flow's persisted progress (see [`crate::flows`]); `null` at first.
+    #[serde(default)]
+    pub progress: serde_json::Value,
+    /// The last retryable error, for operators.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    pub created_at: Millis,
+}
+
+impl Job {
+    pub fn new(project_id: ProjectId, service_id: ServiceId, kind: JobKind, now: Millis) -> Self {
+        Self {
+            id: JobId::new_random(),
+            project_id,
+            service_id,
+            kind,
+            attempts: 0,
+            not_before: now,
+            progress: serde_json::Value::Null,
+            last_error: None,
+            created_at: now,
+        }
+    }
+}
+
+/// A worker's hold on a job until `lease_until`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    pub job: Job,
+    pub worker: String,
+    /// Proves the claim is still ours; a lapsed and re-claimed job gets a new token.
+    pub token: Uuid,
+    pub lease_until: Millis,
+}

@@ -1,0 +1,38 @@
+//! Ports: the traits the core depends on (driven) and offers (driving).
+//!
+//! Every driven port is `#[async_trait] pub trait X: Send + Sync + Debug + 'static`,
+//! used as `Arc<dyn X>`, returning [`PortError`] whose kind tells the caller
+//! what it can do about a failure. Each trait's doc has a "# Contract"
+//! section; the conformance suites in `testkit::conformance` check it.
+
+mod api;
+mod dns;
+mod error;
+mod jobs;
+mod notify;
+mod provider;
+mod store;
+mod transport;
+
+pub use api::{
+    AdminApi, Api, ComponentHealth, FlavorApi, HealthReport, ListQuery, PurgeQuery, StatusOutcome,
+    ServiceApi, ServicePage, ServiceRef,
+};
+pub use dns::DnsManager;
+pub use error::{BoxError, PortError};
+pub use jobs::JobBoard;
+pub use notify::{Notification, NotificationKind, Notifier};
+pub use provider::{CdnProvider, ProviderCapabilities};
+pub use store::{FlavorStore, ServiceStore};
+pub use transport::{Shutdown, Transport};
+
+#[cfg(any(test, feature = "testkit"))]
+pub use dns::MockDnsManager;
+#[cfg(any(test, feature = "testkit"))]
+pub use jobs::MockJobBoard;
+#[cfg(any(test, feature = "testkit"))]
+pub use notify::MockNotifier;
+#[cfg(any(test, feature = "testkit"))]
+pub use provider::MockCdnProvider;
+#[cfg(any(test, feature = "testkit"))]
+pub use store::{MockFlavorStore, MockServiceStore};

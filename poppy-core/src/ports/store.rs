@@ -1,0 +1,97 @@
+//! Storage of services, flavors and per-project limits.
+
+use async_trait::async_trait;
+
+use super::PortError;
+use crate::model::{Flavor, Job, ProjectId, Service, ServiceId, ServiceStatus};
+
+/// Services and their indexes (domains, status, provider URLs, limits).
+///
+/// # Contract
+/// - Every read and write is scoped by `(project_id, service_id)`; nothing
+///   of one project is visible through another (except the operator's
+///   look-ups `find_by_domain`, `list_by_status`, `domains_by_provider_url`).
+/// - A domain name belongs to at most one service across all projects:
+///   `create` and `update` fail with `Conflict("Domain <d> has already been
+///   taken")` and write nothing when any domain is held by another service.
+///   The check and the claim are atomic.
+/// - `create` fails with `LimitReached` and writes nothing when the project
+///   already has `max_services` services that are not `delete_in_progress`;
+///   check and insert are atomic.
+/// - `update` replaces the stored service only if the stored `version`
+///   equals `service.version`, and stores it as `service.version + 1`;
+///   otherwise `Conflict`. `NotFound` if the service is gone.
+/// - `list` returns services with id greater than `marker`, ascending by id,
+///   at most `limit`.
+/// - `delete` removes the service and releases its domains; deleting a
+///   missing service succeeds.
+/// - Outbox: when [`ServiceStore::writes_jobs`] is true the store writes the
+///   `job` given to `create`/`update` in the same transaction as the service
+///   (it shares a database with the job board). Otherwise it ignores it and
+///   the caller posts the job itself.
+#[cfg_attr(any(test, feature = "testkit"), mockall::automock)]
+#[async_trait]
+pub trait ServiceStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Name shown by the health endpoint (`sqlite`, `cassandra`…).
+    fn name(&self) -> &str;
+    async fn is_alive(&self) -> bool;
+    /// True when `job` arguments are written with the service (outbox).
+    fn writes_jobs(&self) -> bool {
+        false
+    }
+
+    async fn create(
+        &self,
+        service: &Service,
+        max_services: u32,
+        job: Option<&Job>,
+    ) -> Result<(), PortError>;
+    async fn get(
+        &self,
+        project: &ProjectId,
+        id: &ServiceId,
+    ) -> Result<Option<Service>, PortError>;
+    async fn list(
+        &self,
+        project: &ProjectId,
+        marker: Option<ServiceId>,
+        limit: u32,
+    ) -> Result<Vec<Service>, PortError>;
+    /// Returns the new version.
+    async fn update(&self, service: &Service, job: Option<&Job>) -> Result<u64, PortError>;
+    async fn delete(&self, project: &ProjectId, id: &ServiceId) -> Result<(), PortError>;
+    /// Services of the project that are not `delete_in_progress`.
+    async fn count(&self, project: &ProjectId) -> Result<u64, PortError>;
+
+    /// The service holding `domain` (any project).
+    async fn find_by_domain(&self, domain: &str) -> Result<Option<Service>, PortError>;
+    /// `(project, service)` of every service in `status` (any project),
+    /// ascending by service id after `after`, at most `limit`.
+    async fn list_by_status(
+        &self,
+        status: ServiceStatus,
+        after: Option<ServiceId>,
+        limit: u32,
+    ) -> Result<Vec<(ProjectId, ServiceId)>, PortError>;
+    /// Domains whose access URL at a provider is `provider_url`.
+    async fn domains_by_provider_url(&self, provider_url: &str) -> Result<Vec<String>, PortError>;
+
+    /// The per-project service limit set by an operator, if any.
+    async fn get_limit(&self, project: &ProjectId) -> Result<Option<u32>, PortError>;
+    async fn set_limit(&self, project: &ProjectId, limit: u32) -> Result<(), PortError>;
+}
+
+/// Flavors.
+///
+/// # Contract
+/// `create` of an existing id fails with `Conflict` and changes nothing;
+/// `get` of a missing id is `Ok(None)`; `delete` of a missing id succeeds;
+/// `list` is ordered by id.
+#[cfg_attr(any(test, feature = "testkit"), mockall::automock)]
+#[async_trait]
+pub trait FlavorStore: Send + Sync + std::fmt::Debug + 'static {
+    async fn list(&self) -> Result<Vec<Flavor>, PortError>;
+    async fn get(&self, id: &str) -> Result<Option<Flavor>, PortError>;
+    async fn create(&self, flavor: &Flavor) -> Result<(), PortError>;
+    async fn delete(&self, id: &str) -> Result<(), PortError>;
+}

@@ -1,0 +1,3 @@
+//! Poppy's REST transport.
+
+#![forbid(unsafe_code)]

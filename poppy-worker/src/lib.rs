@@ -1,0 +1,3 @@
+//! Poppy's job runner.
+
+#![forbid(unsafe_code)]
