@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod backends;
 pub mod clock;
 pub mod error;
 pub mod flows;
@@ -19,4 +20,5 @@ pub mod validate;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use backends::{Backends, Providers};
 pub use error::{Error, ErrorKind, FieldError, Result};

@@ -1,0 +1,61 @@
+//! The driven adapters the use cases and flows work with, wired once by the
+//! composition root.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::ports::{CdnProvider, DnsManager, FlavorStore, JobBoard, Notifier, ServiceStore};
+
+/// Configured CDN providers by name (the names flavors use).
+#[derive(Clone, Default)]
+pub struct Providers(BTreeMap<String, Arc<dyn CdnProvider>>);
+
+impl Providers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a provider under its own [`CdnProvider::name`].
+    pub fn with(mut self, provider: Arc<dyn CdnProvider>) -> Self {
+        self.insert(provider);
+        self
+    }
+
+    pub fn insert(&mut self, provider: Arc<dyn CdnProvider>) {
+        self.0.insert(provider.name().to_owned(), provider);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn CdnProvider>> {
+        self.0.get(name)
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Arc<dyn CdnProvider>)> {
+        self.0.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Providers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+/// Every driven port, shared by the manager, the flows and the worker.
+#[derive(Clone, Debug)]
+pub struct Backends {
+    pub store: Arc<dyn ServiceStore>,
+    pub flavors: Arc<dyn FlavorStore>,
+    pub jobs: Arc<dyn JobBoard>,
+    pub dns: Arc<dyn DnsManager>,
+    pub providers: Providers,
+    pub notifier: Option<Arc<dyn Notifier>>,
+}
