@@ -92,3 +92,6 @@ pub async fn run(backends: &Backends, claim: &Claim, settings: &FlowSettings) ->
         Err(steps::Stop::Retry { after, error }) => Outcome::Retry { after, error },
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -79,7 +79,7 @@ impl Manager {
     async fn save_with_job(&self, service: &Service, job: &Job) -> Result<()> {
         let store = &self.backends.store;
         let outbox = store.writes_jobs();
-        match store.update(service, outbox.then_some(job)).await {
+        match store.update(service, outbox.then(|| job.clone())).await {
             Ok(_) => {}
             Err(PortError::Conflict(message)) => {
                 return Err(self.explain_conflict(service, message).await);
@@ -120,3 +120,6 @@ impl Manager {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -87,7 +87,7 @@ impl ServiceApi for Manager {
         let outbox = backends.store.writes_jobs();
         match backends
             .store
-            .create(&service, limit, outbox.then_some(&job))
+            .create(&service, limit, outbox.then(|| job.clone()))
             .await
         {
             Ok(()) => {}

@@ -44,7 +44,7 @@ pub trait ServiceStore: Send + Sync + std::fmt::Debug + 'static {
         &self,
         service: &Service,
         max_services: u32,
-        job: Option<&Job>,
+        job: Option<Job>,
     ) -> Result<(), PortError>;
     async fn get(
         &self,
@@ -58,7 +58,7 @@ pub trait ServiceStore: Send + Sync + std::fmt::Debug + 'static {
         limit: u32,
     ) -> Result<Vec<Service>, PortError>;
     /// Returns the new version.
-    async fn update(&self, service: &Service, job: Option<&Job>) -> Result<u64, PortError>;
+    async fn update(&self, service: &Service, job: Option<Job>) -> Result<u64, PortError>;
     async fn delete(&self, project: &ProjectId, id: &ServiceId) -> Result<(), PortError>;
     /// Services of the project that are not `delete_in_progress`.
     async fn count(&self, project: &ProjectId) -> Result<u64, PortError>;
@@ -95,3 +95,4 @@ pub trait FlavorStore: Send + Sync + std::fmt::Debug + 'static {
     async fn create(&self, flavor: &Flavor) -> Result<(), PortError>;
     async fn delete(&self, id: &str) -> Result<(), PortError>;
 }
+

@@ -1,0 +1,443 @@
+//! Driver registry: builds adapters from configuration by name.
+//!
+//! Built-in drivers register themselves when their Cargo feature is on; a
+//! name whose feature is off gives [`RegistryError::FeatureDisabled`]
+//! naming the feature, and an embedder can register its own drivers (see
+//! `examples/custom_provider.rs`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use poppy_core::model::{ProviderDeployment, ProviderStatus, PurgeTarget, Service};
+use poppy_core::ports::{
+    CdnProvider, DnsManager, FlavorStore, JobBoard, PortError, ProviderCapabilities, ServiceStore,
+};
+
+/// Options of one driver: the keys of its configuration section.
+pub type Options = toml::Table;
+
+/// Builds a provider named `name` from its options.
+pub type ProviderFactory =
+    Arc<dyn Fn(&Options) -> Result<Arc<dyn CdnProvider>, RegistryError> + Send + Sync>;
+/// Builds a DNS manager from its options.
+pub type DnsFactory =
+    Arc<dyn Fn(&Options) -> Result<Arc<dyn DnsManager>, RegistryError> + Send + Sync>;
+
+/// Why a driver could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    #[error("unknown {kind} driver '{driver}' (known: {known})")]
+    UnknownDriver {
+        kind: &'static str,
+        driver: String,
+        known: String,
+    },
+    #[error("{kind} driver '{driver}' needs the Cargo feature '{feature}', which this build does not have; rebuild with `--features {feature}`")]
+    FeatureDisabled {
+        kind: &'static str,
+        driver: String,
+        feature: &'static str,
+    },
+    #[error("{kind} driver '{driver}': invalid options: {message}")]
+    Options {
+        kind: &'static str,
+        driver: String,
+        message: String,
+    },
+    #[error("{kind} driver '{driver}' could not start: {message}")]
+    Open {
+        kind: &'static str,
+        driver: String,
+        message: String,
+    },
+}
+
+/// Drivers this crate knows, and the feature each needs.
+const PROVIDER_FEATURES: &[(&str, &str)] = &[
+    ("mock", "mock-provider"),
+    ("akamai", "akamai"),
+    ("fastly", "fastly"),
+    ("cloudfront", "cloudfront"),
+];
+const DNS_FEATURES: &[(&str, &str)] = &[
+    ("default", "dns-default"),
+    ("route53", "dns-route53"),
+    ("rackspace", "dns-rackspace"),
+];
+const STORAGE_FEATURES: &[(&str, &str)] = &[("sqlite", "sqlite"), ("cassandra", "cassandra")];
+const JOBS_FEATURES: &[(&str, &str)] = &[("sqlite", "sqlite"), ("zookeeper", "zookeeper")];
+
+/// The storage side of a deployment: services, flavors and the job board.
+#[derive(Clone, Debug)]
+pub struct Storage {
+    pub store: Arc<dyn ServiceStore>,
+    pub flavors: Arc<dyn FlavorStore>,
+    pub jobs: Arc<dyn JobBoard>,
+}
+
+/// Name → constructor for providers and DNS managers.
+#[derive(Clone, Default)]
+pub struct Registry {
+    providers: BTreeMap<String, ProviderFactory>,
+    dns: BTreeMap<String, DnsFactory>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("providers", &self.providers.keys().collect::<Vec<_>>())
+            .field("dns", &self.dns.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// A registry without any driver.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Every driver compiled into this build.
+    pub fn builtin() -> Self {
+        #[allow(unused_mut)]
+        let mut registry = Self::empty();
+        #[cfg(feature = "mock-provider")]
+        registry.register_provider(
+            crate::provider::mock::NAME,
+            Arc::new(|options: &Options| {
+                let config: crate::provider::mock::MockProviderConfig =
+                    parse("provider", crate::provider::mock::NAME, options)?;
+                let provider = crate::provider::mock::MockProvider::build(config).map_err(|e| {
+                    RegistryError::Options {
+                        kind: "provider",
+                        driver: crate::provider::mock::NAME.to_owned(),
+                        message: e.to_string(),
+                    }
+                })?;
+                Ok(Arc::new(provider) as Arc<dyn CdnProvider>)
+            }),
+        );
+        #[cfg(feature = "dns-default")]
+        registry.register_dns(
+            crate::dns::default::NAME,
+            Arc::new(|options: &Options| {
+                let config: crate::dns::default::DefaultDnsConfig =
+                    parse("dns", crate::dns::default::NAME, options)?;
+                let dns = crate::dns::default::DefaultDns::build(config).map_err(|e| {
+                    RegistryError::Options {
+                        kind: "dns",
+                        driver: crate::dns::default::NAME.to_owned(),
+                        message: e.to_string(),
+                    }
+                })?;
+                Ok(Arc::new(dns) as Arc<dyn DnsManager>)
+            }),
+        );
+        registry
+    }
+
+    pub fn register_provider(&mut self, driver: &str, factory: ProviderFactory) -> &mut Self {
+        self.providers.insert(driver.to_owned(), factory);
+        self
+    }
+
+    pub fn register_dns(&mut self, driver: &str, factory: DnsFactory) -> &mut Self {
+        self.dns.insert(driver.to_owned(), factory);
+        self
+    }
+
+    /// Builds provider `name` with `driver`. The provider answers to `name`
+    /// (flavors and provider details use it), whatever its driver calls itself.
+    pub fn provider(
+        &self,
+        driver: &str,
+        name: &str,
+        options: &Options,
+    ) -> Result<Arc<dyn CdnProvider>, RegistryError> {
+        let factory = self.providers.get(driver).ok_or_else(|| {
+            missing(
+                "provider",
+                driver,
+                PROVIDER_FEATURES,
+                self.providers.keys(),
+            )
+        })?;
+        let provider = factory(options)?;
+        if provider.name() == name {
+            Ok(provider)
+        } else {
+            Ok(Arc::new(Named {
+                name: name.to_owned(),
+                inner: provider,
+            }))
+        }
+    }
+
+    pub fn dns(&self, driver: &str, options: &Options) -> Result<Arc<dyn DnsManager>, RegistryError> {
+        let factory = self
+            .dns
+            .get(driver)
+            .ok_or_else(|| missing("dns", driver, DNS_FEATURES, self.dns.keys()))?;
+        factory(options)
+    }
+
+    /// Opens the service store and the job board. When both are SQLite on
+    /// the same file they share one database and the store writes each job
+    /// in the same transaction as its service (outbox).
+    pub async fn storage(
+        &self,
+        storage: (&str, &Options),
+        jobs: (&str, &Options),
+        data_dir: &Path,
+    ) -> Result<Storage, RegistryError> {
+        let (storage_driver, storage_options) = storage;
+        let (jobs_driver, jobs_options) = jobs;
+        match (storage_driver, jobs_driver) {
+            #[cfg(feature = "sqlite")]
+            ("sqlite", "sqlite") => sqlite_storage(storage_options, jobs_options, data_dir).await,
+            _ => {
+                let _ = (storage_options, jobs_options, data_dir);
+                Err(unsupported_storage(storage_driver, jobs_driver))
+            }
+        }
+    }
+}
+
+/// The error for a storage/jobs pair this build cannot open: a missing
+/// feature names the feature.
+fn unsupported_storage(storage: &str, jobs: &str) -> RegistryError {
+    for (kind, driver, table) in [("storage", storage, STORAGE_FEATURES), ("jobs", jobs, JOBS_FEATURES)] {
+        match table.iter().find(|(d, _)| *d == driver) {
+            Some((_, feature)) if !feature_enabled(feature) => {
+                return RegistryError::FeatureDisabled {
+                    kind,
+                    driver: driver.to_owned(),
+                    feature,
+                }
+            }
+            None => {
+                return RegistryError::UnknownDriver {
+                    kind,
+                    driver: driver.to_owned(),
+                    known: table.iter().map(|(d, _)| *d).collect::<Vec<_>>().join(", "),
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    RegistryError::Open {
+        kind: "storage",
+        driver: format!("{storage}+{jobs}"),
+        message: "this combination of storage and job board is not supported".to_owned(),
+    }
+}
+
+fn feature_enabled(feature: &str) -> bool {
+    match feature {
+        "sqlite" => cfg!(feature = "sqlite"),
+        "mock-provider" => cfg!(feature = "mock-provider"),
+        "dns-default" => cfg!(feature = "dns-default"),
+        _ => false,
+    }
+}
+
+#[cfg(feature = "sqlite")]
+async fn sqlite_storage(
+    storage_options: &Options,
+    jobs_options: &Options,
+    data_dir: &Path,
+) -> Result<Storage, RegistryError> {
+    use crate::storage::sqlite::{SqliteDatabase, SqliteOptions};
+
+    let mut options = storage_options.clone();
+    let path = match options.remove("path") {
+        None => data_dir.join("poppy.db"),
+        Some(toml::Value::String(p)) => data_dir.join(p),
+        Some(other) => {
+            return Err(RegistryError::Options {
+                kind: "storage",
+                driver: "sqlite".to_owned(),
+                message: format!("path must be a string, got {other}"),
+            })
+        }
+    };
+    let jobs_path = match jobs_options.get("path") {
+        None => None,
+        Some(toml::Value::String(p)) => Some(data_dir.join(p)),
+        Some(other) => {
+            return Err(RegistryError::Options {
+                kind: "jobs",
+                driver: "sqlite".to_owned(),
+                message: format!("path must be a string, got {other}"),
+            })
+        }
+    };
+    let sqlite_options: SqliteOptions = parse("storage", "sqlite", &options)?;
+    let open = |path: std::path::PathBuf, options: SqliteOptions| async move {
+        SqliteDatabase::connect(path.clone(), options)
+            .await
+            .map_err(|e| RegistryError::Open {
+                kind: "storage",
+                driver: "sqlite".to_owned(),
+                message: format!("{}: {e}", path.display()),
+            })
+    };
+    let db = open(path.clone(), sqlite_options.clone()).await?;
+    match jobs_path {
+        Some(jobs_path) if jobs_path != path => {
+            let jobs_db = open(jobs_path, sqlite_options).await?;
+            let store = db.store();
+            Ok(Storage {
+                store: Arc::new(store.clone()),
+                flavors: Arc::new(store),
+                jobs: Arc::new(jobs_db.job_board()),
+            })
+        }
+        _ => {
+            let store = db.store().with_outbox(true);
+            Ok(Storage {
+                store: Arc::new(store.clone()),
+                flavors: Arc::new(store),
+                jobs: Arc::new(db.job_board()),
+            })
+        }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    kind: &'static str,
+    driver: &str,
+    options: &Options,
+) -> Result<T, RegistryError> {
+    options
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| RegistryError::Options {
+            kind,
+            driver: driver.to_owned(),
+            message: e.message().to_owned(),
+        })
+}
+
+fn missing<'a>(
+    kind: &'static str,
+    driver: &str,
+    features: &[(&'static str, &'static str)],
+    registered: impl Iterator<Item = &'a String>,
+) -> RegistryError {
+    match features.iter().find(|(d, _)| *d == driver) {
+        Some((_, feature)) => RegistryError::FeatureDisabled {
+            kind,
+            driver: driver.to_owned(),
+            feature,
+        },
+        None => RegistryError::UnknownDriver {
+            kind,
+            driver: driver.to_owned(),
+            known: registered.cloned().collect::<Vec<_>>().join(", "),
+        },
+    }
+}
+
+/// A provider answering to a configured name other than its driver's.
+#[derive(Debug)]
+struct Named {
+    name: String,
+    inner: Arc<dyn CdnProvider>,
+}
+
+#[async_trait]
+impl CdnProvider for Named {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn capabilities(&self) -> ProviderCapabilities {
+        self.inner.capabilities()
+    }
+    async fn is_alive(&self) -> bool {
+        self.inner.is_alive().await
+    }
+    async fn create(&self, service: &Service) -> Result<ProviderDeployment, PortError> {
+        self.inner.create(service).await
+    }
+    async fn update(&self, id: &str, service: &Service) -> Result<ProviderDeployment, PortError> {
+        self.inner.update(id, service).await
+    }
+    async fn delete(&self, id: &str, service: &Service) -> Result<(), PortError> {
+        self.inner.delete(id, service).await
+    }
+    async fn purge(
+        &self,
+        id: &str,
+        service: &Service,
+        target: &PurgeTarget,
+        hard: bool,
+    ) -> Result<(), PortError> {
+        self.inner.purge(id, service, target, hard).await
+    }
+    async fn status(&self, id: &str) -> Result<ProviderStatus, PortError> {
+        self.inner.status(id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_driver_behind_an_off_feature_names_the_feature() {
+        let registry = Registry::empty();
+        let err = registry
+            .provider("akamai", "akamai", &Options::new())
+            .unwrap_err();
+        assert!(
+            matches!(&err, RegistryError::FeatureDisabled { feature: "akamai", .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--features akamai"), "{err}");
+        let err = registry.dns("route53", &Options::new()).unwrap_err();
+        assert!(matches!(err, RegistryError::FeatureDisabled { feature: "dns-route53", .. }));
+    }
+
+    #[test]
+    fn an_unknown_driver_lists_the_known_ones() {
+        let registry = Registry::builtin();
+        let err = registry.provider("nope", "nope", &Options::new()).unwrap_err();
+        assert!(matches!(err, RegistryError::UnknownDriver { .. }), "{err}");
+    }
+
+    #[cfg(feature = "mock-provider")]
+    #[test]
+    fn a_provider_answers_to_its_configured_name() {
+        let registry = Registry::builtin();
+        let p = registry
+            .provider("mock", "mock-eu", &Options::new())
+            .expect("mock builds");
+        assert_eq!(p.name(), "mock-eu");
+    }
+
+    #[cfg(feature = "mock-provider")]
+    #[test]
+    fn unknown_driver_options_are_errors() {
+        let registry = Registry::builtin();
+        let mut options = Options::new();
+        options.insert("latency".to_owned(), toml::Value::Integer(3));
+        let err = registry.provider("mock", "mock", &options).unwrap_err();
+        assert!(matches!(err, RegistryError::Options { .. }), "{err}");
+        assert!(err.to_string().contains("latency"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn storage_behind_an_off_feature_names_the_feature() {
+        let registry = Registry::builtin();
+        let err = registry
+            .storage(("cassandra", &Options::new()), ("zookeeper", &Options::new()), Path::new("."))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RegistryError::FeatureDisabled { feature: "cassandra", .. }), "{err}");
+    }
+}
