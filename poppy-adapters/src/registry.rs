@@ -237,12 +237,9 @@ fn unsupported_storage(storage: &str, jobs: &str) -> RegistryError {
 }
 
 fn feature_enabled(feature: &str) -> bool {
-    match feature {
-        "sqlite" => cfg!(feature = "sqlite"),
-        "mock-provider" => cfg!(feature = "mock-provider"),
-        "dns-default" => cfg!(feature = "dns-default"),
-        _ => false,
-    }
+    (feature == "sqlite" && cfg!(feature = "sqlite"))
+        || (feature == "mock-provider" && cfg!(feature = "mock-provider"))
+        || (feature == "dns-default" && cfg!(feature = "dns-default"))
 }
 
 #[cfg(feature = "sqlite")]

@@ -1,3 +1,242 @@
-//! Poppy's REST transport.
+//! Poppy's REST transport: the API v1.0 of the reference (§2) on axum.
+//!
+//! [`router`] turns the driving ports ([`Api`]) into an axum [`Router`];
+//! [`serve`] runs it on a listener until a shutdown future resolves, letting
+//! in-flight requests finish; [`HttpTransport`] is the same behind the core's
+//! [`Transport`] trait.
+//!
+//! # Behaviour shared by every endpoint
+//!
+//! - `X-Project-ID` is required everywhere except `GET /v1.0/ping`
+//!   (400 `The Project ID must be provided.`).
+//! - `/v1.0/123456/services` is `/v1.0/services`: an all-digit segment after
+//!   `/v1.0` is dropped before routing; so are trailing slashes.
+//! - Errors are `{"message": "..."}`, plus `"errors": [{"path", "message"}]`
+//!   listing every field error of a validation failure. Internal errors are
+//!   logged and answered with an opaque message.
+//! - Bodies are JSON: a `Content-Type` that is present and not JSON → 415;
+//!   unparsable → 400 `Invalid JSON string`; larger than
+//!   [`HttpConfig::body_limit`] → 413.
+//! - Every response carries `x-request-id` (the client's, or a generated
+//!   UUID), and each request is traced in a `http_request` span (method,
+//!   path, request id, status, latency).
+//! - A handler that panics gives 500; one that runs longer than
+//!   [`HttpConfig::request_timeout`] gives 504.
+//!
+//! Layer order, outermost first: request id → trace → catch-panic → timeout
+//! → body limit → routing.
+//!
+//! # Links and mounting
+//!
+//! Links in bodies start with `scheme://Host` (the scheme from
+//! `X-Forwarded-Proto` when a proxy sets it, else `http`), the prefix the
+//! router is mounted under, and `/v1.0` (and `/<project>` with
+//! [`HttpConfig::project_id_in_url`]). Nesting works, links included:
+//!
+//! ```ignore
+//! let app = axum::Router::new().nest("/cdn", poppy_http::router(api, HttpConfig::default()));
+//! // POST /cdn/v1.0/services → Location: http://host/cdn/v1.0/services/{id}
+//! ```
+//!
+//! The router has a fallback (the JSON 404), so it can be merged only into
+//! routers without one of their own (axum refuses two fallbacks); nesting
+//! has no such limit.
+//!
+//! The prefix is found by comparing axum's `OriginalUri` with the path the
+//! router sees; a middleware of the embedder that rewrites the URI before
+//! the outer router breaks that comparison, and links then carry no prefix.
+//!
+//! # Authentication hook
+//!
+//! Poppy leaves authentication to the deployment (the original expected a
+//! proxy such as Repose in front). An embedder adds its own tower layer
+//! either around the whole router, where it runs before request ids and
+//! tracing:
+//!
+//! ```ignore
+//! let app = poppy_http::router(api, config)
+//!     .layer(axum::middleware::from_fn(require_token));
+//! ```
+//!
+//! or with [`router_with_layer`], where it runs inside the stack (so its
+//! rejections are traced, carry a request id and are bounded by the
+//! timeout) but after routing, for every route and for unknown routes:
+//!
+//! ```ignore
+//! async fn require_token(req: Request, next: Next) -> Response {
+//!     match req.headers().get("x-auth-token") {
+//!         Some(token) if valid(token) => next.run(req).await,
+//!         _ => StatusCode::UNAUTHORIZED.into_response(),
+//!     }
+//! }
+//! let app = poppy_http::router_with_layer(api, config, axum::middleware::from_fn(require_token));
+//! ```
 
 #![forbid(unsafe_code)]
+
+mod config;
+mod error;
+mod extract;
+mod layers;
+mod render;
+mod routes;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use axum::extract::Request;
+use axum::response::IntoResponse;
+use axum::routing::Route;
+use axum::Router;
+use poppy_core::ports::{Api, Shutdown, Transport};
+use tokio::net::TcpListener;
+use tower::{Layer, Service};
+
+pub use config::{HttpConfig, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT};
+
+/// What every handler gets.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) api: Api,
+    pub(crate) config: Arc<HttpConfig>,
+}
+
+/// The API as a nestable axum [`Router`] (state inside, middleware stack
+/// included).
+pub fn router(api: Api, config: HttpConfig) -> Router {
+    let config = Arc::new(config);
+    let routes = routes::routes(AppState {
+        api,
+        config: config.clone(),
+    });
+    layers::wrap(routes, &config)
+}
+
+/// [`router`] with the embedder's `layer` (authentication, quotas, audit…)
+/// applied inside the middleware stack, after routing, to every route and to
+/// the unknown-route and wrong-method answers. See the crate docs.
+pub fn router_with_layer<L>(api: Api, config: HttpConfig, layer: L) -> Router
+where
+    L: Layer<Route> + Clone + Send + Sync + 'static,
+    L::Service: Service<Request> + Clone + Send + Sync + 'static,
+    <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+    <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
+    <L::Service as Service<Request>>::Future: Send + 'static,
+{
+    let config = Arc::new(config);
+    let routes = routes::routes(AppState {
+        api,
+        config: config.clone(),
+    })
+    .layer(layer);
+    layers::wrap(routes, &config)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then stops
+/// accepting connections and returns once in-flight requests have finished.
+pub async fn serve(
+    listener: TcpListener,
+    api: Api,
+    config: HttpConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "poppy http transport listening");
+    }
+    axum::serve(listener, router(api, config))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The HTTP transport as the core's [`Transport`]: owns a bound listener and
+/// serves on it once.
+#[derive(Debug)]
+pub struct HttpTransport {
+    /// Taken by the first `serve`.
+    listener: Mutex<Option<TcpListener>>,
+    local_addr: SocketAddr,
+    config: HttpConfig,
+}
+
+impl HttpTransport {
+    /// A transport that will serve on `listener`.
+    pub fn new(listener: TcpListener, config: HttpConfig) -> std::io::Result<Self> {
+        let local_addr = listener.local_addr()?;
+        Ok(Self {
+            listener: Mutex::new(Some(listener)),
+            local_addr,
+            config,
+        })
+    }
+
+    /// Binds `addr` (port 0 picks a free port; see [`Self::local_addr`]).
+    pub async fn bind(
+        addr: impl tokio::net::ToSocketAddrs,
+        config: HttpConfig,
+    ) -> std::io::Result<Self> {
+        Self::new(TcpListener::bind(addr).await?, config)
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The configuration requests are served with.
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+}
+
+#[async_trait]
+impl Transport for HttpTransport {
+    /// Serves until `shutdown`; a second call fails, the listener being gone.
+    async fn serve(&self, api: Api, shutdown: Shutdown) -> std::io::Result<()> {
+        let listener = self
+            .listener
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "HttpTransport on {} already served: its listener was taken by an earlier call",
+                    self.local_addr
+                ))
+            })?;
+        serve(listener, api, self.config.clone(), shutdown).await
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM. A signal handler that
+/// cannot be installed is logged and never resolves, so a process is not
+/// stopped by a failure to listen for stop requests.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

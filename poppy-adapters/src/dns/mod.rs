@@ -1,0 +1,5 @@
+//! DNS adapters ([`poppy_core::ports::DnsManager`]), one module per driver,
+//! each behind the Cargo feature of its name.
+
+#[cfg(feature = "dns-default")]
+pub mod default;

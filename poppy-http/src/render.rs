@@ -1,0 +1,477 @@
+//! Response bodies. Each view is a struct whose field order is the key order
+//! of the reference (§2.5, §2.6.3, §2.7), so no JSON map ordering is relied on.
+
+use poppy_core::model::{
+    CachingRule, Domain, Flavor, Origin, Protocol, Restriction, Rule, Service, ServiceId,
+};
+use poppy_core::ports::{ComponentHealth, HealthReport, ServicePage};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use crate::extract::Links;
+
+/// `{"href", "rel"}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct Link {
+    href: String,
+    rel: &'static str,
+}
+
+impl Link {
+    fn new(href: String, rel: &'static str) -> Self {
+        Self { href, rel }
+    }
+}
+
+/// Percent-encodes what RFC 3986 allows neither as unreserved nor as a
+/// delimiter (the original's `uri.encode`): `%` itself and anything outside
+/// ASCII graphic characters become `%XX` per UTF-8 byte.
+pub(crate) fn encode_uri(uri: &str) -> String {
+    const DELIMITERS: &[u8] = b":/?#[]@!$&'()*+,;=";
+    let keep = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b) || DELIMITERS.contains(&b);
+    if uri.bytes().all(keep) {
+        return uri.to_owned();
+    }
+    let mut out = String::with_capacity(uri.len() + 8);
+    for b in uri.bytes() {
+        if keep(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The original escaped tenant strings for HTML (`cgi.escape`: `&`, `<`, `>`).
+fn escape(text: &str) -> String {
+    if !text.contains(['&', '<', '>']) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- services
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ServiceView {
+    name: String,
+    id: String,
+    project_id: String,
+    domains: Vec<DomainView>,
+    origins: Vec<OriginView>,
+    restrictions: Vec<RestrictionView>,
+    caching: Vec<CachingView>,
+    flavor_id: String,
+    log_delivery: LogDeliveryView,
+    status: &'static str,
+    errors: Vec<MessageView>,
+    links: Vec<Link>,
+}
+
+#[derive(Debug, Serialize)]
+struct DomainView {
+    domain: String,
+    protocol: &'static str,
+    /// Present (possibly `null`) only for https domains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    certificate: Option<Option<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    certificate_status: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+struct OriginView {
+    origin: String,
+    port: u16,
+    ssl: bool,
+    rules: Vec<RuleView>,
+    hostheadertype: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostheadervalue: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct RuleView {
+    name: String,
+    request_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    referrer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    geography: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct CachingView {
+    name: String,
+    ttl: u32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    rules: Vec<RuleView>,
+}
+
+#[derive(Debug, Serialize)]
+struct RestrictionView {
+    name: String,
+    access: &'static str,
+    rules: Vec<RuleView>,
+}
+
+#[derive(Debug, Serialize)]
+struct LogDeliveryView {
+    enabled: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct MessageView {
+    message: String,
+}
+
+fn rule_view(rule: &Rule) -> RuleView {
+    let opt = |v: &Option<String>| v.as_deref().map(escape);
+    RuleView {
+        name: escape(&rule.name),
+        request_url: escape(&rule.request_url),
+        http_host: opt(&rule.http_host),
+        http_method: opt(&rule.http_method),
+        client_ip: opt(&rule.client_ip),
+        referrer: opt(&rule.referrer),
+        geography: opt(&rule.geography),
+    }
+}
+
+fn rules_view(rules: &[Rule]) -> Vec<RuleView> {
+    rules.iter().map(rule_view).collect()
+}
+
+fn origin_view(origin: &Origin) -> OriginView {
+    OriginView {
+        origin: escape(&origin.origin),
+        port: origin.port,
+        ssl: origin.ssl,
+        rules: rules_view(&origin.rules),
+        hostheadertype: origin.hostheadertype.as_str(),
+        hostheadervalue: origin.hostheadervalue.clone(),
+    }
+}
+
+fn caching_view(rule: &CachingRule) -> CachingView {
+    CachingView {
+        name: escape(&rule.name),
+        ttl: rule.ttl,
+        rules: rules_view(&rule.rules),
+    }
+}
+
+fn restriction_view(restriction: &Restriction) -> RestrictionView {
+    RestrictionView {
+        name: escape(&restriction.name),
+        access: restriction.access.as_str(),
+        rules: rules_view(&restriction.rules),
+    }
+}
+
+/// Certificate status of an https domain (§2.6.3): `deployed` for shared
+/// certificates; otherwise what the provider details record (the last
+/// provider that has details wins, unrecorded → `deployed`), and
+/// `create_in_progress` while no provider has reported yet.
+fn certificate_status(service: &Service, domain: &Domain) -> &'static str {
+    if domain.is_shared_ssl() {
+        return "deployed";
+    }
+    service
+        .provider_details
+        .values()
+        .last()
+        .map(|detail| {
+            detail
+                .domains_certificate_status
+                .get(&domain.domain)
+                .map_or("deployed", |s| s.as_str())
+        })
+        .unwrap_or("create_in_progress")
+}
+
+fn domain_view(service: &Service, domain: &Domain) -> DomainView {
+    let https = domain.protocol == Protocol::Https;
+    DomainView {
+        domain: escape(&domain.domain),
+        protocol: domain.protocol.as_str(),
+        certificate: https.then(|| domain.certificate.map(|c| c.as_str())),
+        certificate_status: https.then(|| certificate_status(service, domain)),
+    }
+}
+
+impl ServiceView {
+    pub(crate) fn new(service: &Service, links: &Links) -> Self {
+        let spec = &service.spec;
+        let mut link_list = vec![
+            Link::new(links.link(&format!("/services/{}", service.id)), "self"),
+            Link::new(
+                links.link(&format!("/flavors/{}", spec.flavor_id)),
+                "flavor",
+            ),
+        ];
+        let mut errors = Vec::new();
+        for detail in service.provider_details.values() {
+            link_list.extend(
+                detail
+                    .access_urls
+                    .iter()
+                    .filter_map(|url| url.operator_url.clone())
+                    .map(|href| Link::new(href, "access_url")),
+            );
+            link_list.extend(
+                detail
+                    .log_delivery_urls
+                    .iter()
+                    .map(|href| Link::new(href.clone(), "log_delivery")),
+            );
+            if let Some(message) = detail.error_message.as_ref().filter(|m| !m.is_empty()) {
+                errors.push(MessageView {
+                    message: message.clone(),
+                });
+            }
+        }
+        Self {
+            name: escape(&spec.name),
+            id: service.id.to_string(),
+            project_id: service.project_id.to_string(),
+            domains: spec
+                .domains
+                .iter()
+                .map(|d| domain_view(service, d))
+                .collect(),
+            origins: spec.origins.iter().map(origin_view).collect(),
+            restrictions: spec.restrictions.iter().map(restriction_view).collect(),
+            caching: spec.caching.iter().map(caching_view).collect(),
+            flavor_id: spec.flavor_id.clone(),
+            log_delivery: LogDeliveryView {
+                enabled: spec.log_delivery.enabled,
+            },
+            status: service.display_status(),
+            errors,
+            links: link_list,
+        }
+    }
+}
+
+/// `GET /services`: `{"links": [next?], "services": [...]}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ServiceListView {
+    links: Vec<Link>,
+    services: Vec<ServiceView>,
+}
+
+impl ServiceListView {
+    pub(crate) fn new(page: &ServicePage, links: &Links) -> Self {
+        let next = page.next_marker.as_ref().map(|marker: &ServiceId| {
+            Link::new(
+                links.link(&format!("/services?marker={marker}&limit={}", page.limit)),
+                "next",
+            )
+        });
+        Self {
+            links: next.into_iter().collect(),
+            services: page
+                .services
+                .iter()
+                .map(|s| ServiceView::new(s, links))
+                .collect(),
+        }
+    }
+}
+
+// ----------------------------------------------------------------- flavors
+
+#[derive(Debug, Serialize)]
+pub(crate) struct FlavorView {
+    id: String,
+    providers: Vec<FlavorProviderView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limits: Option<serde_json::Value>,
+    links: Vec<Link>,
+}
+
+#[derive(Debug, Serialize)]
+struct FlavorProviderView {
+    provider: String,
+    links: Vec<Link>,
+}
+
+impl FlavorView {
+    pub(crate) fn new(flavor: &Flavor, links: &Links) -> Self {
+        Self {
+            id: flavor.id.clone(),
+            providers: flavor
+                .providers
+                .iter()
+                .map(|p| FlavorProviderView {
+                    provider: p.provider.clone(),
+                    links: vec![Link::new(p.provider_url.clone(), "provider_url")],
+                })
+                .collect(),
+            limits: flavor.limits.clone(),
+            links: vec![Link::new(
+                links.link(&format!("/flavors/{}", flavor.id)),
+                "self",
+            )],
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct FlavorListView {
+    flavors: Vec<FlavorView>,
+}
+
+impl FlavorListView {
+    pub(crate) fn new(flavors: &[Flavor], links: &Links) -> Self {
+        Self {
+            flavors: flavors.iter().map(|f| FlavorView::new(f, links)).collect(),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ health
+
+/// The original's string booleans (§9.2 #17, kept for compatibility).
+fn online(up: bool) -> &'static str {
+    if up {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+/// `GET /health/{kind}/{name}`: `{"online": "true"|"false"}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ComponentView {
+    online: &'static str,
+}
+
+impl ComponentView {
+    pub(crate) fn new(component: &ComponentHealth) -> Self {
+        Self {
+            online: online(component.online),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ComponentEntry {
+    online: &'static str,
+    /// One link object, not a list (as the original).
+    links: Link,
+}
+
+/// A JSON object whose keys keep the order given.
+#[derive(Debug)]
+struct OrderedMap<V>(Vec<(String, V)>);
+
+impl<V: Serialize> Serialize for OrderedMap<V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// `GET /health` (§2.5): components keyed by their lower-case name.
+#[derive(Debug, Serialize)]
+pub(crate) struct HealthView {
+    dns: OrderedMap<ComponentEntry>,
+    storage: OrderedMap<ComponentEntry>,
+    distributed_task: OrderedMap<ComponentEntry>,
+    providers: OrderedMap<ComponentEntry>,
+}
+
+impl HealthView {
+    pub(crate) fn new(report: &HealthReport, links: &Links) -> Self {
+        let entry = |kind: &str, c: &ComponentHealth| {
+            let name = c.name.to_lowercase();
+            let href = links.link(&format!("/health/{kind}/{name}"));
+            (
+                name,
+                ComponentEntry {
+                    online: online(c.online),
+                    links: Link::new(href, "self"),
+                },
+            )
+        };
+        Self {
+            dns: OrderedMap(vec![entry("dns", &report.dns)]),
+            storage: OrderedMap(vec![entry("storage", &report.storage)]),
+            distributed_task: OrderedMap(vec![entry("distributed_task", &report.distributed_task)]),
+            providers: OrderedMap(
+                report
+                    .providers
+                    .iter()
+                    .map(|p| entry("provider", p))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+// ------------------------------------------------------------------- admin
+
+/// `GET /admin/domains?provider_url=…`: `[{"domain_name": …}]`.
+#[derive(Debug, Serialize)]
+pub(crate) struct DomainNameView {
+    domain_name: String,
+}
+
+impl DomainNameView {
+    pub(crate) fn new(domain_name: String) -> Self {
+        Self { domain_name }
+    }
+}
+
+/// `GET /admin/limits/{project}`: `{"limit": n}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct LimitView {
+    limit: u32,
+}
+
+impl LimitView {
+    pub(crate) fn new(limit: u32) -> Self {
+        Self { limit }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_keeps_delimiters_and_escapes_the_rest() {
+        assert_eq!(
+            encode_uri("http://h:80/v1.0/flavors/a-b_c.d~e?x=1&y=[2]"),
+            "http://h:80/v1.0/flavors/a-b_c.d~e?x=1&y=[2]"
+        );
+        assert_eq!(encode_uri("/flavors/a b%é"), "/flavors/a%20b%25%C3%A9");
+    }
+
+    #[test]
+    fn escape_html() {
+        assert_eq!(escape("a & <b>"), "a &amp; &lt;b&gt;");
+        assert_eq!(escape("plain"), "plain");
+    }
+}
