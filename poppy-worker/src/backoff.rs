@@ -48,9 +48,20 @@ mod tests {
     fn delay_is_jittered_not_constant() {
         let mut rng = StdRng::seed_from_u64(1);
         let delays: std::collections::BTreeSet<_> = (0..50)
-            .map(|_| backoff_delay(5, Duration::from_millis(100), Duration::from_secs(60), None, &mut rng))
+            .map(|_| {
+                backoff_delay(
+                    5,
+                    Duration::from_millis(100),
+                    Duration::from_secs(60),
+                    None,
+                    &mut rng,
+                )
+            })
             .collect();
-        assert!(delays.len() > 10, "full jitter should spread delays, got {delays:?}");
+        assert!(
+            delays.len() > 10,
+            "full jitter should spread delays, got {delays:?}"
+        );
     }
 
     #[test]
@@ -58,7 +69,13 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let hint = Duration::from_secs(7);
         for _ in 0..100 {
-            let d = backoff_delay(1, Duration::from_millis(10), Duration::from_secs(1), Some(hint), &mut rng);
+            let d = backoff_delay(
+                1,
+                Duration::from_millis(10),
+                Duration::from_secs(1),
+                Some(hint),
+                &mut rng,
+            );
             assert!(d >= hint);
         }
     }
@@ -66,7 +83,13 @@ mod tests {
     #[test]
     fn huge_failure_counts_do_not_overflow() {
         let mut rng = StdRng::seed_from_u64(9);
-        let d = backoff_delay(u32::MAX, Duration::from_secs(1), Duration::from_secs(300), None, &mut rng);
+        let d = backoff_delay(
+            u32::MAX,
+            Duration::from_secs(1),
+            Duration::from_secs(300),
+            None,
+            &mut rng,
+        );
         assert!(d <= Duration::from_secs(300));
     }
 }

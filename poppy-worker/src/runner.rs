@@ -22,11 +22,18 @@ use crate::config::RunnerConfig;
 pub enum JobReport {
     Completed,
     /// Retried later after `delay`.
-    Retried { delay: Duration, error: String },
+    Retried {
+        delay: Duration,
+        error: String,
+    },
     /// Out of attempts: the service was marked failed and the job dropped.
-    GaveUp { error: String },
+    GaveUp {
+        error: String,
+    },
     /// Waiting for a provider rollout; asked again after `delay`.
-    Polling { delay: Duration },
+    Polling {
+        delay: Duration,
+    },
     /// Another worker took the job over.
     Lost,
     /// Shutdown came first; the claim was released.
@@ -89,7 +96,13 @@ impl Runner {
     pub async fn run_one(&self) -> Result<Option<JobReport>, PortError> {
         let (_tx, rx) = watch::channel(false);
         let cfg = &self.inner.config;
-        match self.inner.backends.jobs.claim(&cfg.worker_id, cfg.lease).await? {
+        match self
+            .inner
+            .backends
+            .jobs
+            .claim(&cfg.worker_id, cfg.lease)
+            .await?
+        {
             Some(claim) => Ok(Some(self.process(claim, rx).await)),
             None => Ok(None),
         }
@@ -204,10 +217,7 @@ impl Runner {
                 .retry(claim, after(delay), "waiting for a provider rollout")
                 .await
                 .map(|()| JobReport::Polling { delay }),
-            Outcome::Retry {
-                after: hint,
-                error,
-            } => {
+            Outcome::Retry { after: hint, error } => {
                 let polls = Progress::load(&job.progress).polls;
                 let failures = job.attempts.saturating_sub(polls);
                 if failures >= cfg.max_attempts {
@@ -215,9 +225,18 @@ impl Runner {
                     if let Err(e) = flows::give_up(backends, job, &error).await {
                         // Leave the job for another try rather than lose the failure.
                         error!(error = %e, "recording the failure on the service failed");
-                        let delay = backoff_delay(failures, cfg.backoff_base, cfg.backoff_max, None, &mut rand::rng());
+                        let delay = backoff_delay(
+                            failures,
+                            cfg.backoff_base,
+                            cfg.backoff_max,
+                            None,
+                            &mut rand::rng(),
+                        );
                         return match jobs.retry(claim, after(delay), &e.to_string()).await {
-                            Ok(()) => JobReport::Retried { delay, error: e.to_string() },
+                            Ok(()) => JobReport::Retried {
+                                delay,
+                                error: e.to_string(),
+                            },
                             Err(_) => JobReport::Lost,
                         };
                     }
