@@ -369,3 +369,33 @@ async fn shutdown_releases_the_claims_of_flows_still_running() {
     );
     assert_eq!(w.service(&id).await.status, ServiceStatus::CreateInProgress);
 }
+
+#[tokio::test]
+async fn the_reconciler_reposts_a_job_lost_between_the_store_and_the_board() {
+    let w = world();
+    w.jobs.fail_next(
+        poppy_core::testkit::memory::JobOp::Post,
+        1,
+        FailureKind::unavailable(),
+    );
+    let id = w.create().await;
+    assert!(w.jobs.jobs().is_empty(), "the post was lost");
+    let runner = Runner::new(w.backends.clone(), config());
+    assert_eq!(runner.run_one().await.expect("claim"), None);
+
+    let report = poppy_core::manager::reconcile(&w.backends, Duration::ZERO)
+        .await
+        .expect("reconciled");
+    assert_eq!(report.reposted, 1, "{report:?}");
+    assert_eq!(
+        runner.run_one().await.expect("claim"),
+        Some(JobReport::Completed)
+    );
+    assert_eq!(w.service(&id).await.status, ServiceStatus::Deployed);
+
+    // Nothing stuck any more: a second pass re-posts nothing.
+    let again = poppy_core::manager::reconcile(&w.backends, Duration::ZERO)
+        .await
+        .expect("reconciled");
+    assert_eq!(again.reposted, 0);
+}
