@@ -795,6 +795,7 @@ async fn default_dns_conforms() {
     let driver = DefaultDns::default();
     dns::create_returns_an_access_url_per_link(&driver).await;
     dns::create_is_idempotent(&driver).await;
+    dns::update_follows_the_links(&driver).await;
     dns::delete_is_idempotent(&driver).await;
     dns::set_enabled_both_ways(&driver).await;
     dns::shards_answer(&driver).await;
