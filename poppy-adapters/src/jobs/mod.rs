@@ -1,0 +1,4 @@
+//! Job boards: [`JobBoard`](poppy_core::ports::JobBoard) implementations.
+
+#[cfg(feature = "sqlite")]
+pub mod sqlite;

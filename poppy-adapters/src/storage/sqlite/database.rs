@@ -1,0 +1,487 @@
+//! The shared SQLite database: one writer connection, a pool of readers,
+//! embedded migrations, and the in-process "work was posted" signal.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use poppy_core::ports::PortError;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, OwnedMutexGuard, Semaphore};
+
+use super::error::{Fail, SqliteError};
+
+/// Embedded migrations, applied in order; `PRAGMA user_version` holds how
+/// many have been applied. Append only: never edit or reorder a shipped file.
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_initial",
+    include_str!("../../../migrations/sqlite/0001_initial.sql"),
+)];
+
+/// The schema version this build migrates databases to.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Tuning of a file-backed [`SqliteDatabase`]. Every field has a default,
+/// so `SqliteOptions::default()` is a working configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// Reader connections; default: available parallelism, at least 2.
+    pub readers: Option<usize>,
+    /// How long a statement waits for another connection's (or process's)
+    /// lock before failing with a retryable `Unavailable`, in milliseconds.
+    pub busy_timeout_ms: u64,
+    /// SQLite page cache per connection, in KiB.
+    pub cache_size_kib: u32,
+    /// Bytes of the database file read through `mmap` (0 turns it off).
+    /// Saves a system call per page read on hot read paths.
+    pub mmap_size: u64,
+    /// Prepared statements kept per connection.
+    pub statement_cache: usize,
+    /// Create missing parent directories of the database file.
+    pub create_dirs: bool,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            readers: None,
+            busy_timeout_ms: 5_000,
+            cache_size_kib: 8 * 1024,
+            mmap_size: 256 * 1024 * 1024,
+            statement_cache: 64,
+            create_dirs: true,
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// Sets the number of reader connections.
+    pub fn with_readers(mut self, readers: usize) -> Self {
+        self.readers = Some(readers);
+        self
+    }
+
+    /// Sets how long to wait for a lock held elsewhere.
+    pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    fn busy_timeout(&self) -> Duration {
+        Duration::from_millis(self.busy_timeout_ms)
+    }
+
+    fn reader_count(&self) -> usize {
+        match self.readers {
+            Some(n) => n.max(1),
+            None => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .max(2),
+        }
+    }
+}
+
+/// A SQLite database shared by [`SqliteStore`](super::SqliteStore) and
+/// [`SqliteJobBoard`](crate::jobs::sqlite::SqliteJobBoard).
+///
+/// File-backed databases run in WAL mode with one writer connection (every
+/// write is a `BEGIN IMMEDIATE` transaction, so several processes can share
+/// the file) and a pool of reader connections that never wait for the
+/// writer. All SQLite calls run on tokio's blocking pool.
+///
+/// Cheap to clone; clones share the connections.
+#[derive(Clone)]
+pub struct SqliteDatabase {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    location: String,
+    path: Option<PathBuf>,
+    writer: Arc<tokio::sync::Mutex<Connection>>,
+    /// `None` for an in-memory database: its only connection is the writer.
+    readers: Option<ReaderPool>,
+    /// Woken when a job may have become claimable in this process.
+    pub(crate) work: Notify,
+}
+
+struct ReaderPool {
+    idle: Mutex<Vec<Connection>>,
+    /// One permit per connection: a task takes a connection only while
+    /// holding a permit, so `idle` is never empty when it looks.
+    permits: Arc<Semaphore>,
+}
+
+impl fmt::Debug for SqliteDatabase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteDatabase")
+            .field("location", &self.inner.location)
+            .field(
+                "readers",
+                &self
+                    .inner
+                    .readers
+                    .as_ref()
+                    .map(|r| r.permits.available_permits()),
+            )
+            .finish()
+    }
+}
+
+impl SqliteDatabase {
+    /// Opens (creating if needed) the database file at `path`, switches it to
+    /// WAL and applies pending migrations.
+    ///
+    /// Blocking: call it before starting the runtime, from a blocking task,
+    /// or use [`SqliteDatabase::connect`].
+    pub fn open(path: impl AsRef<Path>, options: &SqliteOptions) -> Result<Self, SqliteError> {
+        let path = path.as_ref();
+        let location = path.display().to_string();
+        if options.create_dirs {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| SqliteError::CreateDir {
+                    path: dir.to_owned(),
+                    source,
+                })?;
+            }
+        }
+        let open_err = |source| SqliteError::Open {
+            location: location.clone(),
+            source,
+        };
+        let deadline = Instant::now() + options.busy_timeout();
+
+        let writer = Connection::open(path).map_err(open_err)?;
+        configure(&writer, options).map_err(open_err)?;
+        // Switching to WAL needs a moment of exclusive access; another
+        // process opening the same new file at once may hold it.
+        retry_busy(deadline, || {
+            writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+        })
+        .map_err(open_err)
+        .map(|mode| {
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(%location, %mode, "sqlite: WAL unavailable, readers will wait for writers");
+            }
+        })?;
+        migrate(&writer, &location, deadline)?;
+
+        let mut idle = Vec::new();
+        for _ in 0..options.reader_count() {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(open_err)?;
+            configure(&reader, options).map_err(open_err)?;
+            idle.push(reader);
+        }
+        let permits = Arc::new(Semaphore::new(idle.len()));
+        Ok(Self::from_parts(
+            location,
+            Some(path.to_owned()),
+            writer,
+            Some(ReaderPool {
+                idle: Mutex::new(idle),
+                permits,
+            }),
+        ))
+    }
+
+    /// [`SqliteDatabase::open`] on tokio's blocking pool.
+    pub async fn connect(
+        path: impl Into<PathBuf>,
+        options: SqliteOptions,
+    ) -> Result<Self, SqliteError> {
+        let path = path.into();
+        tokio::task::spawn_blocking(move || Self::open(&path, &options))
+            .await
+            .map_err(|e| SqliteError::Task {
+                op: "open",
+                message: e.to_string(),
+            })?
+    }
+
+    /// A private in-memory database (tests, demos). It has a single
+    /// connection, so reads wait for writes; it vanishes when the last clone
+    /// is dropped and is not shared with other processes.
+    pub fn open_in_memory() -> Result<Self, SqliteError> {
+        let location = ":memory:".to_owned();
+        let open_err = |source| SqliteError::Open {
+            location: location.clone(),
+            source,
+        };
+        let conn = Connection::open_in_memory().map_err(open_err)?;
+        configure(&conn, &SqliteOptions::default()).map_err(open_err)?;
+        migrate(&conn, &location, Instant::now())?;
+        Ok(Self::from_parts(location, None, conn, None))
+    }
+
+    fn from_parts(
+        location: String,
+        path: Option<PathBuf>,
+        writer: Connection,
+        readers: Option<ReaderPool>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                location,
+                path,
+                writer: Arc::new(tokio::sync::Mutex::new(writer)),
+                readers,
+                work: Notify::new(),
+            }),
+        }
+    }
+
+    /// The database file, `None` when in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    /// A service and flavor store on this database (outbox off).
+    pub fn store(&self) -> super::SqliteStore {
+        super::SqliteStore::new(self)
+    }
+
+    /// A job board on this database.
+    pub fn job_board(&self) -> crate::jobs::sqlite::SqliteJobBoard {
+        crate::jobs::sqlite::SqliteJobBoard::new(self)
+    }
+
+    /// The schema version stored in the database (`PRAGMA user_version`).
+    pub async fn schema_version(&self) -> Result<i64, PortError> {
+        self.read("read schema version", |c| {
+            Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    /// `EXPLAIN QUERY PLAN` of `sql` (parameters unbound), one line per
+    /// plan step: a diagnostic to check that a query uses its index.
+    pub async fn explain(&self, sql: &str) -> Result<Vec<String>, PortError> {
+        let sql = format!("EXPLAIN QUERY PLAN {sql}");
+        self.read("explain query plan", move |c| {
+            let mut stmt = c.prepare(&sql)?;
+            // The plan does not depend on the values: bind NULLs.
+            let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+            let mut rows = stmt.query(rusqlite::params_from_iter(nulls))?;
+            let mut plan = Vec::new();
+            while let Some(row) = rows.next()? {
+                plan.push(row.get::<_, String>(3)?);
+            }
+            Ok(plan)
+        })
+        .await
+    }
+
+    /// Wakes the in-process waiters of `wait_for_work`, and leaves a permit
+    /// for the next one so a worker between an empty claim and its wait does
+    /// not miss the job.
+    pub(crate) fn wake_worker(&self) {
+        self.inner.work.notify_waiters();
+        self.inner.work.notify_one();
+    }
+
+    /// Runs `f` on a reader connection (outside any explicit transaction: a
+    /// single statement is its own consistent snapshot).
+    pub(crate) async fn read<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
+    {
+        let Some(pool) = &self.inner.readers else {
+            let writer = self.inner.writer.clone().lock_owned().await;
+            return run_blocking(op, move || f(&writer)).await;
+        };
+        let permit = pool
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| task_error(op, e))?;
+        let inner = self.inner.clone();
+        run_blocking(op, move || {
+            // Declared first, dropped last: the connection is back in the
+            // pool before the permit that lets another task take it.
+            let _permit = permit;
+            let Some(pool) = &inner.readers else {
+                return Err(task_fail(op, "reader pool vanished"));
+            };
+            let checkout = Checkout::take(pool);
+            match checkout.conn.as_ref() {
+                Some(conn) => f(conn),
+                None => Err(task_fail(op, "no idle reader despite a permit")),
+            }
+        })
+        .await
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer connection
+    /// and commits when it returns `Ok`; any `Err` rolls back.
+    pub(crate) async fn write<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, Fail> + Send + 'static,
+    {
+        let writer = self.inner.writer.clone().lock_owned().await;
+        run_blocking(op, move || write_tx(writer, f)).await
+    }
+}
+
+/// A reader connection taken from the pool; returned on drop, even when the
+/// closure using it panics.
+struct Checkout<'a> {
+    pool: &'a ReaderPool,
+    conn: Option<Connection>,
+}
+
+impl<'a> Checkout<'a> {
+    fn take(pool: &'a ReaderPool) -> Self {
+        let conn = pool
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        Self { pool, conn }
+    }
+}
+
+impl Drop for Checkout<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+        }
+    }
+}
+
+fn write_tx<T>(
+    mut writer: OwnedMutexGuard<Connection>,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, Fail>,
+) -> Result<T, Fail> {
+    let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+async fn run_blocking<T, F>(op: &'static str, f: F) -> Result<T, PortError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, Fail> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(|e| e.into_port(op)),
+        Err(e) => Err(task_error(op, e)),
+    }
+}
+
+fn task_fail(op: &'static str, message: impl fmt::Display) -> Fail {
+    Fail::Adapter(SqliteError::Task {
+        op,
+        message: message.to_string(),
+    })
+}
+
+fn task_error(op: &'static str, message: impl fmt::Display) -> PortError {
+    task_fail(op, message).into_port(op)
+}
+
+/// Per-connection settings (not stored in the file).
+fn configure(conn: &Connection, options: &SqliteOptions) -> rusqlite::Result<()> {
+    conn.busy_timeout(options.busy_timeout())?;
+    conn.set_prepared_statement_cache_capacity(options.statement_cache);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // WAL + NORMAL: commits do not fsync; a power loss can lose the last
+    // transactions but never corrupts the file.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", -i64::from(options.cache_size_kib))?;
+    // `PRAGMA mmap_size` answers with the new size, hence query_row.
+    let mmap = i64::try_from(options.mmap_size).unwrap_or(i64::MAX);
+    conn.query_row(&format!("PRAGMA mmap_size = {mmap}"), [], |_| Ok(()))
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(()),
+            e => Err(e),
+        })?;
+    Ok(())
+}
+
+/// Applies pending migrations in one `BEGIN IMMEDIATE` transaction, so a
+/// second process opening the same file waits and then finds nothing to do.
+fn migrate(conn: &Connection, location: &str, deadline: Instant) -> Result<(), SqliteError> {
+    let mig_err = |name, source| SqliteError::Migration {
+        location: location.to_owned(),
+        name,
+        source,
+    };
+    retry_busy(deadline, || conn.execute_batch("BEGIN IMMEDIATE"))
+        .map_err(|e| mig_err("begin", e))?;
+    let result = (|| {
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| mig_err("read user_version", e))?;
+        if found > SCHEMA_VERSION {
+            return Err(SqliteError::SchemaTooNew {
+                location: location.to_owned(),
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        let mut applied = false;
+        for (index, (name, sql)) in MIGRATIONS.iter().enumerate() {
+            let version = index as i64 + 1;
+            if version <= found {
+                continue;
+            }
+            conn.execute_batch(sql).map_err(|e| mig_err(name, e))?;
+            conn.pragma_update(None, "user_version", version)
+                .map_err(|e| mig_err(name, e))?;
+            tracing::info!(%location, migration = name, "sqlite: applied migration");
+            applied = true;
+        }
+        conn.execute_batch("COMMIT")
+            .map_err(|e| mig_err("commit", e))?;
+        if applied {
+            // Fresh statistics so the planner picks the indexes from the start.
+            let _ = conn.execute_batch("PRAGMA optimize");
+        }
+        Ok(())
+    })();
+    if result.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    result
+}
+
+/// Retries `f` while SQLite reports the database busy, until `deadline`.
+/// Used where SQLite may fail fast instead of calling the busy handler.
+fn retry_busy<T>(
+    deadline: Instant,
+    mut f: impl FnMut() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    loop {
+        match f() {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
