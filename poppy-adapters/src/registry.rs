@@ -262,17 +262,15 @@ async fn sqlite_storage(
             })
         }
     };
-    let jobs_path = match jobs_options.get("path") {
-        None => None,
-        Some(toml::Value::String(p)) => Some(data_dir.join(p)),
-        Some(other) => {
-            return Err(RegistryError::Options {
-                kind: "jobs",
-                driver: "sqlite".to_owned(),
-                message: format!("path must be a string, got {other}"),
-            })
-        }
-    };
+    /// `[jobs] driver = "sqlite"` takes only the database file; by default
+    /// the storage's, which makes the store an outbox.
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct SqliteJobsOptions {
+        path: Option<String>,
+    }
+    let jobs: SqliteJobsOptions = parse("jobs", "sqlite", jobs_options)?;
+    let jobs_path = jobs.path.map(|p| data_dir.join(p));
     let sqlite_options: SqliteOptions = parse("storage", "sqlite", &options)?;
     let open = |path: std::path::PathBuf, options: SqliteOptions| async move {
         SqliteDatabase::connect(path.clone(), options)
@@ -426,6 +424,20 @@ mod tests {
         let err = registry.provider("mock", "mock", &options).unwrap_err();
         assert!(matches!(err, RegistryError::Options { .. }), "{err}");
         assert!(err.to_string().contains("latency"), "{err}");
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn unknown_job_board_options_are_errors() {
+        let dir = std::env::temp_dir().join(format!("poppy-registry-{}", std::process::id()));
+        let mut jobs = Options::new();
+        jobs.insert("pth".to_owned(), toml::Value::String("x.db".to_owned()));
+        let err = Registry::builtin()
+            .storage(("sqlite", &Options::new()), ("sqlite", &jobs), &dir)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("pth"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]
