@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::ports::{CdnProvider, DnsManager, FlavorStore, JobBoard, Notifier, ServiceStore};
+use crate::ports::{
+    CdnProvider, CertificateStore, DnsManager, FlavorStore, JobBoard, MetricsSource, Notifier,
+    ServiceStore,
+};
 
 /// Configured CDN providers by name (the names flavors use).
 #[derive(Clone, Default)]
@@ -58,4 +61,10 @@ pub struct Backends {
     pub dns: Arc<dyn DnsManager>,
     pub providers: Providers,
     pub notifier: Option<Arc<dyn Notifier>>,
+    /// SSL certificate records and queues; `None` when the storage driver
+    /// has none (certificate endpoints then answer 503).
+    pub certificates: Option<Arc<dyn CertificateStore>>,
+    /// Traffic metrics for analytics; `None` when no metrics backend is
+    /// configured (analytics then answer 503).
+    pub metrics: Option<Arc<dyn MetricsSource>>,
 }

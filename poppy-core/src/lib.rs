@@ -10,6 +10,7 @@
 
 pub mod backends;
 pub mod clock;
+pub mod dns;
 pub mod error;
 pub mod flows;
 pub mod manager;

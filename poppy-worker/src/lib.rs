@@ -16,4 +16,4 @@ mod runner;
 
 pub use backoff::backoff_delay;
 pub use config::RunnerConfig;
-pub use runner::{JobReport, Runner};
+pub use runner::{JobObserver, JobReport, Runner};

@@ -40,6 +40,40 @@ pub enum JobReport {
     Released,
 }
 
+impl JobReport {
+    /// A short name of the outcome, for metrics and logs: `completed`,
+    /// `retried`, `failed` (gave up), `polling`, `lost`, `released`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobReport::Completed => "completed",
+            JobReport::Retried { .. } => "retried",
+            JobReport::GaveUp { .. } => "failed",
+            JobReport::Polling { .. } => "polling",
+            JobReport::Lost => "lost",
+            JobReport::Released => "released",
+        }
+    }
+}
+
+/// Told about every job the runner handles (metrics, audit). Calls are
+/// synchronous and on the job's task: keep them cheap.
+pub trait JobObserver: Send + Sync + 'static {
+    /// A job of `flow` (`create_service`…) was claimed and is about to run.
+    fn job_claimed(&self, flow: &'static str) {
+        let _ = flow;
+    }
+
+    /// The run of a job of `flow` ended with `report` after `elapsed`.
+    fn job_finished(&self, flow: &'static str, report: &JobReport, elapsed: Duration) {
+        let _ = (flow, report, elapsed);
+    }
+}
+
+/// The observer of a runner nobody watches.
+struct Unobserved;
+
+impl JobObserver for Unobserved {}
+
 /// Runs jobs until shut down.
 #[derive(Clone)]
 pub struct Runner {
@@ -49,12 +83,28 @@ pub struct Runner {
 struct Inner {
     backends: Backends,
     config: RunnerConfig,
+    observer: Arc<dyn JobObserver>,
 }
 
 impl Runner {
     pub fn new(backends: Backends, config: RunnerConfig) -> Self {
         Self {
-            inner: Arc::new(Inner { backends, config }),
+            inner: Arc::new(Inner {
+                backends,
+                config,
+                observer: Arc::new(Unobserved),
+            }),
+        }
+    }
+
+    /// The same runner, reporting every job it handles to `observer`.
+    pub fn with_observer(self, observer: Arc<dyn JobObserver>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                backends: self.inner.backends.clone(),
+                config: self.inner.config.clone(),
+                observer,
+            }),
         }
     }
 
@@ -147,9 +197,20 @@ impl Runner {
         }
     }
 
+    /// Runs one claimed job and tells the observer about it.
+    async fn process(&self, claim: Claim, stop: watch::Receiver<bool>) -> JobReport {
+        let flow = claim.job.kind.name();
+        let observer = &self.inner.observer;
+        observer.job_claimed(flow);
+        let started = Instant::now();
+        let report = self.run_claimed(claim, stop).await;
+        observer.job_finished(flow, &report, started.elapsed());
+        report
+    }
+
     /// Runs one claimed job: heartbeats its lease while the flow runs, and
     /// settles the job from the flow's outcome.
-    async fn process(&self, claim: Claim, mut stop: watch::Receiver<bool>) -> JobReport {
+    async fn run_claimed(&self, claim: Claim, mut stop: watch::Receiver<bool>) -> JobReport {
         let cfg = &self.inner.config;
         let backends = &self.inner.backends;
         let job = &claim.job;

@@ -42,6 +42,8 @@ fn world_with(provider: Arc<dyn CdnProvider>, memory: MemoryProvider) -> World {
         dns: Arc::new(MemoryDns::new()),
         providers: Providers::new().with(provider),
         notifier: None,
+        certificates: None,
+        metrics: None,
     };
     World {
         store,

@@ -48,10 +48,14 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Outcome, Stop> {
         let Some(deployment) = ctx.progress.deployments.get(name).cloned() else {
             continue;
         };
-        if deployment.status != ProviderStatus::DeployInProgress || ctx.progress.failures.contains_key(name) {
+        if deployment.status != ProviderStatus::DeployInProgress
+            || ctx.progress.failures.contains_key(name)
+        {
             continue;
         }
-        let Some(provider) = ctx.provider(name) else { continue };
+        let Some(provider) = ctx.provider(name) else {
+            continue;
+        };
         match provider.status(&deployment.provider_service_id).await {
             Ok(ProviderStatus::DeployInProgress) => {
                 ctx.progress.polls += 1;

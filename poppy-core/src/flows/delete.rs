@@ -58,7 +58,15 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Outcome, Stop> {
             .delete(&job.project_id, &job.service_id)
             .await?;
         info!(job = %job.id, service = %job.service_id, "service deleted");
-        notify(ctx.backends, &job, NotificationKind::Deleted, "service deleted".to_owned()).await;
+        let domains: Vec<&str> = service.domain_names().collect();
+        super::certificate::release(ctx.backends, &job, &domains).await;
+        notify(
+            ctx.backends,
+            &job,
+            NotificationKind::Deleted,
+            "service deleted".to_owned(),
+        )
+        .await;
         return Ok(Outcome::Done);
     }
 
@@ -79,6 +87,12 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Outcome, Stop> {
     })
     .await?;
     info!(job = %job.id, service = %job.service_id, failures = progress.failures.len(), "delete flow failed; service kept");
-    notify(ctx.backends, &job, NotificationKind::Failed, "service deletion failed".to_owned()).await;
+    notify(
+        ctx.backends,
+        &job,
+        NotificationKind::Failed,
+        "service deletion failed".to_owned(),
+    )
+    .await;
     Ok(Outcome::Done)
 }

@@ -6,9 +6,7 @@ use super::progress::{Progress, StepFailure};
 use super::steps::Stop;
 use crate::backends::Backends;
 use crate::clock::now_ms;
-use crate::model::{
-    Job, JobKind, ProviderDetail, ProviderStatus, Service, ServiceStatus,
-};
+use crate::model::{Job, JobKind, ProviderDetail, ProviderStatus, Service, ServiceStatus};
 use crate::ports::{Notification, NotificationKind, PortError};
 
 /// How often a write-back re-reads after losing an optimistic-concurrency race.
@@ -76,7 +74,12 @@ pub(super) fn apply_failure(detail: &mut ProviderDetail, failure: &StepFailure) 
 }
 
 /// Tells the notifier, if any; its failures never fail a flow.
-pub(super) async fn notify(backends: &Backends, job: &Job, kind: NotificationKind, message: String) {
+pub(super) async fn notify(
+    backends: &Backends,
+    job: &Job,
+    kind: NotificationKind,
+    message: String,
+) {
     let Some(notifier) = &backends.notifier else {
         return;
     };
@@ -120,6 +123,9 @@ impl From<Stop> for PortError {
 /// detail still in progress (or missing) becomes `failed` with `error`, and
 /// the service `failed`. Called by the worker.
 pub async fn give_up(backends: &Backends, job: &Job, error: &str) -> Result<(), PortError> {
+    if job.kind.is_certificate() {
+        return super::certificate::give_up(backends, job, error).await;
+    }
     if matches!(job.kind, JobKind::SetOperatorStatus { .. }) {
         // Only DNS re-pointing; the operator status itself is already stored.
         warn!(job = %job.id, error, "giving up re-pointing DNS for an operator status change");

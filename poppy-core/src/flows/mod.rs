@@ -13,6 +13,7 @@
 //! off, honouring `Retry-After`); `Invalid` and the other kinds fail that
 //! provider at once with its `error_info`.
 
+mod certificate;
 mod create;
 mod delete;
 mod finish;
@@ -85,6 +86,20 @@ pub async fn run(backends: &Backends, claim: &Claim, settings: &FlowSettings) ->
         JobKind::DeleteService => delete::run(&mut ctx).await,
         JobKind::PurgeService { target, hard } => purge::run(&mut ctx, target, *hard).await,
         JobKind::SetOperatorStatus { status } => operator::run(&mut ctx, *status).await,
+        JobKind::CreateCertificate { domain, submit } => {
+            certificate::create(&mut ctx, domain, *submit).await
+        }
+        JobKind::RecreateCertificate { cert } => certificate::recreate(&mut ctx, cert).await,
+        JobKind::DeleteCertificate { cert } => certificate::delete(&mut ctx, cert).await,
+        JobKind::CheckCertificateStatus { provider, item } => {
+            certificate::check_status(&mut ctx, provider, item).await
+        }
+        JobKind::UpdateCertificateHostnames {
+            provider,
+            action,
+            cert_type,
+            domains,
+        } => certificate::update_hostnames(&mut ctx, provider, *action, *cert_type, domains).await,
     };
     match result {
         Ok(outcome) => outcome,

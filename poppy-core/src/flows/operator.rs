@@ -23,7 +23,12 @@ pub(super) async fn run(ctx: &mut Ctx<'_>, status: OperatorStatus) -> Result<Out
         if ctx.progress.done.contains(&step) {
             continue;
         }
-        if let Err(error) = ctx.backends.dns.set_enabled(&detail.access_urls, enabled).await {
+        if let Err(error) = ctx
+            .backends
+            .dns
+            .set_enabled(&detail.access_urls, enabled)
+            .await
+        {
             let failure = classify(error, "dns")?;
             // As the original, a permanent DNS failure here is only logged.
             warn!(job = %job.id, provider = %name, error = %failure.message, "re-pointing DNS failed");

@@ -10,7 +10,11 @@ use super::steps::{classify, Ctx, Stop};
 use super::Outcome;
 use crate::model::{ProviderStatus, PurgeTarget, ServiceStatus};
 
-pub(super) async fn run(ctx: &mut Ctx<'_>, target: &PurgeTarget, hard: bool) -> Result<Outcome, Stop> {
+pub(super) async fn run(
+    ctx: &mut Ctx<'_>,
+    target: &PurgeTarget,
+    hard: bool,
+) -> Result<Outcome, Stop> {
     let job = ctx.claim.job.clone();
     let Some(service) = ctx.load_service().await? else {
         return Ok(Outcome::Done);

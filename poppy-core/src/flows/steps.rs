@@ -5,7 +5,7 @@ use tracing::{debug, warn};
 use super::progress::{Progress, StepFailure};
 use super::FlowSettings;
 use crate::backends::Backends;
-use crate::model::{AccessUrl, Claim, ProviderDeployment, Service};
+use crate::model::{AccessUrl, Claim, ProviderDeployment, ProviderLink, Service};
 use crate::ports::{CdnProvider, PortError};
 
 /// Why a flow stopped before finishing.
@@ -32,9 +32,9 @@ impl From<PortError> for Stop {
 /// A provider or DNS error: retry the job, or fail this provider for good.
 pub(super) fn classify(error: PortError, class: &str) -> Result<StepFailure, Stop> {
     match error {
-        PortError::Unavailable { .. } | PortError::RateLimited { .. } | PortError::Internal { .. } => {
-            Err(Stop::from(error))
-        }
+        PortError::Unavailable { .. }
+        | PortError::RateLimited { .. }
+        | PortError::Internal { .. } => Err(Stop::from(error)),
         other => Ok(StepFailure {
             message: other.to_string(),
             info: format!("{class} error: {other:?}"),
@@ -74,7 +74,11 @@ impl Ctx<'_> {
 
     pub async fn load_service(&self) -> Result<Option<Service>, Stop> {
         let job = &self.claim.job;
-        Ok(self.backends.store.get(&job.project_id, &job.service_id).await?)
+        Ok(self
+            .backends
+            .store
+            .get(&job.project_id, &job.service_id)
+            .await?)
     }
 
     /// The provider names of the service's flavor, or `None` when the flavor
@@ -101,6 +105,13 @@ impl Ctx<'_> {
     /// Provider step then DNS step for one provider, each skipped when the
     /// progress already has its result. `current` are the access URLs the
     /// provider had before (an update re-points them).
+    ///
+    /// An update changes DNS in two checkpointed phases, so a failure in
+    /// the middle never strands a record: first the records of the new
+    /// links are made or re-pointed (the result is checkpointed), then the
+    /// records only the old access URLs name are deleted ([`Self::prune_dns`]).
+    /// Both calls are idempotent, so a retried job repeats the phase it was
+    /// in and converges.
     pub async fn deploy(
         &mut self,
         name: &str,
@@ -108,10 +119,22 @@ impl Ctx<'_> {
         how: Deploy<'_>,
         current: &[AccessUrl],
     ) -> Result<(), Stop> {
-        if self.progress.failures.contains_key(name) || self.progress.access_urls.contains_key(name)
-        {
+        if self.progress.failures.contains_key(name) {
             return Ok(());
         }
+        if !self.progress.access_urls.contains_key(name) {
+            self.provider_then_dns(name, service, how, current).await?;
+        }
+        self.prune_dns(name, current).await
+    }
+
+    async fn provider_then_dns(
+        &mut self,
+        name: &str,
+        service: &Service,
+        how: Deploy<'_>,
+        current: &[AccessUrl],
+    ) -> Result<(), Stop> {
         let Some(provider) = self.provider(name) else {
             let failure = StepFailure {
                 message: format!("provider '{name}' is not configured"),
@@ -125,9 +148,9 @@ impl Ctx<'_> {
             None => {
                 let result = match how {
                     Deploy::Create => provider.create(service).await,
-                    Deploy::Update { provider_service_id } => {
-                        provider.update(provider_service_id, service).await
-                    }
+                    Deploy::Update {
+                        provider_service_id,
+                    } => provider.update(provider_service_id, service).await,
                 };
                 match result {
                     Ok(deployment) => {
@@ -148,6 +171,10 @@ impl Ctx<'_> {
         self.dns(name, service, &deployment, current).await
     }
 
+    /// Makes or re-points the records of the provider's links. On an
+    /// update only the access URLs of domains still linked are handed to
+    /// `update`, so it deletes nothing yet: the records of dropped domains
+    /// are removed by [`Self::prune_dns`] once this result is checkpointed.
     async fn dns(
         &mut self,
         name: &str,
@@ -156,10 +183,11 @@ impl Ctx<'_> {
         current: &[AccessUrl],
     ) -> Result<(), Stop> {
         let dns = &self.backends.dns;
-        let result = if current.is_empty() {
+        let kept = still_linked(current, &deployment.links);
+        let result = if kept.is_empty() {
             dns.create(service, &deployment.links).await
         } else {
-            dns.update(service, current, &deployment.links).await
+            dns.update(service, &kept, &deployment.links).await
         };
         match result {
             Ok(urls) => {
@@ -172,4 +200,71 @@ impl Ctx<'_> {
             }
         }
     }
+
+    /// Second DNS phase of an update: deletes the records that `current`
+    /// names and the checkpointed new access URLs no longer use. Skipped
+    /// once done (`dns-prune:<provider>`), for a create, and for a provider
+    /// that failed.
+    pub async fn prune_dns(&mut self, name: &str, current: &[AccessUrl]) -> Result<(), Stop> {
+        let step = format!("dns-prune:{name}");
+        if current.is_empty()
+            || self.progress.failures.contains_key(name)
+            || self.progress.done.contains(&step)
+        {
+            return Ok(());
+        }
+        let Some(new_urls) = self.progress.access_urls.get(name) else {
+            return Ok(());
+        };
+        let stale = stale_records(current, new_urls);
+        if !stale.is_empty() {
+            debug!(
+                provider = name,
+                records = stale.len(),
+                "deleting records of removed domains"
+            );
+            if let Err(error) = self.backends.dns.delete(&stale).await {
+                let failure = classify(error, "dns")?;
+                return self.fail(name, failure).await;
+            }
+        }
+        self.progress.done.insert(step);
+        self.checkpoint().await
+    }
+}
+
+/// The access URLs of `current` whose domain `links` still has.
+fn still_linked(current: &[AccessUrl], links: &[ProviderLink]) -> Vec<AccessUrl> {
+    current
+        .iter()
+        .filter(|u| {
+            links
+                .iter()
+                .any(|l| l.domain.eq_ignore_ascii_case(&u.domain))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The records `current` names (operator URLs, and old operator URLs an
+/// https upgrade keeps) that none of `new_urls` uses any more, as access
+/// URLs for [`DnsManager::delete`](crate::ports::DnsManager::delete).
+pub(super) fn stale_records(current: &[AccessUrl], new_urls: &[AccessUrl]) -> Vec<AccessUrl> {
+    let used = |name: &str| {
+        new_urls.iter().any(|u| {
+            [u.operator_url.as_deref(), u.old_operator_url.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|n| n.eq_ignore_ascii_case(name))
+        })
+    };
+    current
+        .iter()
+        .filter_map(|old| {
+            let mut stale = old.clone();
+            stale.operator_url = old.operator_url.clone().filter(|n| !used(n));
+            stale.old_operator_url = old.old_operator_url.clone().filter(|n| !used(n));
+            (stale.operator_url.is_some() || stale.old_operator_url.is_some()).then_some(stale)
+        })
+        .collect()
 }

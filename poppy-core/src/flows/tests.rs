@@ -9,9 +9,9 @@ use uuid::Uuid;
 use super::*;
 use crate::backends::{Backends, Providers};
 use crate::model::{
-    AccessUrl, Claim, Domain, Flavor, FlavorProvider, Job, JobKind, LogDelivery, Origin,
-    ProjectId, ProviderDeployment, ProviderDetail, ProviderLink, ProviderStatus, PurgeTarget,
-    Rule, Service, ServiceSpec, ServiceStatus,
+    AccessUrl, Claim, Domain, Flavor, FlavorProvider, Job, JobKind, LogDelivery, Origin, ProjectId,
+    ProviderDeployment, ProviderDetail, ProviderLink, ProviderStatus, PurgeTarget, Rule, Service,
+    ServiceSpec, ServiceStatus,
 };
 use crate::ports::{
     MockCdnProvider, MockDnsManager, MockFlavorStore, MockJobBoard, MockServiceStore, PortError,
@@ -100,7 +100,9 @@ impl Mocks {
         let mut store = MockServiceStore::new();
         let shared = Arc::new(Mutex::new(stored));
         let read = shared.clone();
-        store.expect_get().returning(move |_, _| Ok(Some(read.lock().unwrap().clone())));
+        store
+            .expect_get()
+            .returning(move |_, _| Ok(Some(read.lock().unwrap().clone())));
         let mut flavors = MockFlavorStore::new();
         flavors.expect_get().returning(|_| {
             Ok(Some(Flavor {
@@ -152,6 +154,8 @@ impl Mocks {
             dns: Arc::new(self.dns),
             providers: Providers::new().with(Arc::new(self.provider)),
             notifier: None,
+            certificates: None,
+            metrics: None,
         }
     }
 }
@@ -206,15 +210,25 @@ async fn a_resumed_create_does_not_call_the_provider_again() {
     let s = service(ServiceStatus::CreateInProgress);
     let mut m = Mocks::new(s.clone());
     m.provider.expect_create().never();
-    m.dns.expect_create().times(1).returning(|_, _| Ok(vec![access_url()]));
+    m.dns
+        .expect_create()
+        .times(1)
+        .returning(|_, _| Ok(vec![access_url()]));
     m.checkpoints_ok();
     let written = m.capture_updates();
     let mut progress = Progress::default();
     progress.deployments.insert("mock".into(), deployment());
     let backends = m.backends();
-    let outcome = run_flow(&backends, &claim(&s, JobKind::CreateService, Some(&progress))).await;
+    let outcome = run_flow(
+        &backends,
+        &claim(&s, JobKind::CreateService, Some(&progress)),
+    )
+    .await;
     assert_eq!(outcome, Outcome::Done);
-    assert_eq!(written.lock().unwrap().last().map(|s| s.status), Some(ServiceStatus::Deployed));
+    assert_eq!(
+        written.lock().unwrap().last().map(|s| s.status),
+        Some(ServiceStatus::Deployed)
+    );
 }
 
 #[tokio::test]
@@ -226,10 +240,16 @@ async fn a_fully_resumed_create_only_records_the_result() {
     let written = m.capture_updates();
     let mut progress = Progress::default();
     progress.deployments.insert("mock".into(), deployment());
-    progress.access_urls.insert("mock".into(), vec![access_url()]);
+    progress
+        .access_urls
+        .insert("mock".into(), vec![access_url()]);
     let backends = m.backends();
     assert_eq!(
-        run_flow(&backends, &claim(&s, JobKind::CreateService, Some(&progress))).await,
+        run_flow(
+            &backends,
+            &claim(&s, JobKind::CreateService, Some(&progress))
+        )
+        .await,
         Outcome::Done
     );
     assert_eq!(written.lock().unwrap().len(), 1);
@@ -258,7 +278,10 @@ async fn a_throttled_provider_retries_the_job_after_its_retry_after() {
 async fn a_dns_outage_after_the_provider_step_keeps_the_provider_result_for_the_retry() {
     let s = service(ServiceStatus::CreateInProgress);
     let mut m = Mocks::new(s.clone());
-    m.provider.expect_create().times(1).returning(|_| Ok(deployment()));
+    m.provider
+        .expect_create()
+        .times(1)
+        .returning(|_| Ok(deployment()));
     m.dns
         .expect_create()
         .returning(|_, _| Err(PortError::unavailable("dns", "timeout")));
@@ -267,7 +290,12 @@ async fn a_dns_outage_after_the_provider_step_keeps_the_provider_result_for_the_
     let backends = m.backends();
     let outcome = run_flow(&backends, &claim(&s, JobKind::CreateService, None)).await;
     assert!(matches!(outcome, Outcome::Retry { .. }), "{outcome:?}");
-    let last = checkpoints.lock().unwrap().last().cloned().expect("checkpointed");
+    let last = checkpoints
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .expect("checkpointed");
     assert!(last.deployments.contains_key("mock"));
     assert!(!last.access_urls.contains_key("mock"));
 }
@@ -276,10 +304,11 @@ async fn a_dns_outage_after_the_provider_step_keeps_the_provider_result_for_the_
 async fn an_invalid_service_fails_fast_with_the_providers_message() {
     let s = service(ServiceStatus::CreateInProgress);
     let mut m = Mocks::new(s.clone());
-    m.provider
-        .expect_create()
-        .times(1)
-        .returning(|_| Err(PortError::Invalid("/restrictions/0: geo restrictions are not supported".into())));
+    m.provider.expect_create().times(1).returning(|_| {
+        Err(PortError::Invalid(
+            "/restrictions/0: geo restrictions are not supported".into(),
+        ))
+    });
     m.dns.expect_create().never();
     m.checkpoints_ok();
     let written = m.capture_updates();
@@ -293,7 +322,11 @@ async fn an_invalid_service_fails_fast_with_the_providers_message() {
     assert_eq!(last.status, ServiceStatus::Failed);
     let detail = &last.provider_details["mock"];
     assert_eq!(detail.status, ProviderStatus::Failed);
-    assert!(detail.error_message.as_deref().unwrap_or("").contains("geo restrictions"));
+    assert!(detail
+        .error_message
+        .as_deref()
+        .unwrap_or("")
+        .contains("geo restrictions"));
     assert!(detail.error_info.is_some());
 }
 
@@ -341,7 +374,9 @@ async fn a_rollout_in_progress_is_polled_without_failing() {
     m.provider
         .expect_status()
         .returning(|_| Ok(ProviderStatus::DeployInProgress));
-    m.dns.expect_create().returning(|_, _| Ok(vec![access_url()]));
+    m.dns
+        .expect_create()
+        .returning(|_, _| Ok(vec![access_url()]));
     let checkpoints = m.checkpoints_ok();
     let written = m.capture_updates();
     let backends = m.backends();
@@ -350,7 +385,10 @@ async fn a_rollout_in_progress_is_polled_without_failing() {
     assert_eq!(checkpoints.lock().unwrap().last().map(|p| p.polls), Some(1));
     let last = written.lock().unwrap().last().cloned().expect("recorded");
     assert_eq!(last.status, ServiceStatus::CreateInProgress);
-    assert_eq!(last.provider_details["mock"].status, ProviderStatus::DeployInProgress);
+    assert_eq!(
+        last.provider_details["mock"].status,
+        ProviderStatus::DeployInProgress
+    );
 }
 
 #[tokio::test]
@@ -375,8 +413,14 @@ async fn update_pushes_to_the_existing_configuration_and_repoints_dns() {
     let kind = JobKind::UpdateService {
         previous: Box::new(spec()),
     };
-    assert_eq!(run_flow(&backends, &claim(&s, kind, None)).await, Outcome::Done);
-    assert_eq!(written.lock().unwrap().last().map(|s| s.status), Some(ServiceStatus::Deployed));
+    assert_eq!(
+        run_flow(&backends, &claim(&s, kind, None)).await,
+        Outcome::Done
+    );
+    assert_eq!(
+        written.lock().unwrap().last().map(|s| s.status),
+        Some(ServiceStatus::Deployed)
+    );
 }
 
 #[tokio::test]
@@ -393,7 +437,10 @@ async fn a_failed_update_keeps_the_old_provider_details() {
     let kind = JobKind::UpdateService {
         previous: Box::new(spec()),
     };
-    assert_eq!(run_flow(&backends, &claim(&s, kind, None)).await, Outcome::Done);
+    assert_eq!(
+        run_flow(&backends, &claim(&s, kind, None)).await,
+        Outcome::Done
+    );
     let last = written.lock().unwrap().last().cloned().expect("written");
     assert_eq!(last.status, ServiceStatus::Failed);
     let d = &last.provider_details["mock"];
@@ -463,12 +510,14 @@ async fn purge_all_on_a_provider_without_it_records_an_error() {
     let mut s = service(ServiceStatus::Deployed);
     s.provider_details.insert("mock".into(), deployed_detail());
     let mut m = Mocks::new(s.clone());
-    m.provider.expect_capabilities().return_const(ProviderCapabilities {
-        purge_all: false,
-        hard_purge: true,
-        soft_purge: true,
-        certificates: false,
-    });
+    m.provider
+        .expect_capabilities()
+        .return_const(ProviderCapabilities {
+            purge_all: false,
+            hard_purge: true,
+            soft_purge: true,
+            certificates: false,
+        });
     m.provider.expect_purge().never();
     m.checkpoints_ok();
     let written = m.capture_updates();
@@ -477,9 +526,16 @@ async fn purge_all_on_a_provider_without_it_records_an_error() {
         target: PurgeTarget::All,
         hard: true,
     };
-    assert_eq!(run_flow(&backends, &claim(&s, kind, None)).await, Outcome::Done);
+    assert_eq!(
+        run_flow(&backends, &claim(&s, kind, None)).await,
+        Outcome::Done
+    );
     let last = written.lock().unwrap().last().cloned().expect("written");
-    assert_eq!(last.status, ServiceStatus::Deployed, "a hard purge leaves the status");
+    assert_eq!(
+        last.status,
+        ServiceStatus::Deployed,
+        "a hard purge leaves the status"
+    );
     assert!(last.provider_details["mock"]
         .error_message
         .as_deref()
@@ -501,6 +557,10 @@ async fn giving_up_marks_the_service_and_its_providers_failed() {
     assert_eq!(last.status, ServiceStatus::Failed);
     let d = &last.provider_details["mock"];
     assert_eq!(d.status, ProviderStatus::Failed);
-    assert!(d.error_message.as_deref().unwrap_or("").contains("Failed after 1 attempts"));
+    assert!(d
+        .error_message
+        .as_deref()
+        .unwrap_or("")
+        .contains("Failed after 1 attempts"));
     assert_eq!(d.error_info.as_deref(), Some("mock unavailable: timeout"));
 }

@@ -117,7 +117,10 @@ impl AdminApi for Manager {
             Some("deployed") => Some(ServiceStatus::Deployed),
             Some("failed") => Some(ServiceStatus::Failed),
             _ => {
-                errors.push(FieldError::new("/status", "must be one of deployed, failed"));
+                errors.push(FieldError::new(
+                    "/status",
+                    "must be one of deployed, failed",
+                ));
                 None
             }
         };
@@ -135,10 +138,12 @@ impl AdminApi for Manager {
         let Some(mut service) = self.load(&project, &id).await? else {
             return Err(failed("service could not be found"));
         };
-        if service.status == ServiceStatus::CreateInProgress && service.provider_details.is_empty() {
+        if service.status == ServiceStatus::CreateInProgress && service.provider_details.is_empty()
+        {
             // A create that never produced provider details: re-drive it
             // with an empty update, bypassing the state check (§2.9.3).
-            self.apply_update(service, &Value::Array(Vec::new())).await?;
+            self.apply_update(service, &Value::Array(Vec::new()))
+                .await?;
             return Ok(StatusOutcome::UpdateForced);
         }
         let provider_status = match status {
@@ -174,7 +179,9 @@ impl AdminApi for Manager {
                     && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         if !valid {
-            return Err(Error::BadRequest(format!("Provider url {url} is not valid")));
+            return Err(Error::BadRequest(format!(
+                "Provider url {url} is not valid"
+            )));
         }
         Ok(self.backends.store.domains_by_provider_url(url).await?)
     }
@@ -222,7 +229,11 @@ impl Manager {
     async fn act_on_project(&self, project: &ProjectId, action: Action) -> Result<()> {
         let mut marker = None;
         loop {
-            let page = self.backends.store.list(project, marker, ACTION_PAGE).await?;
+            let page = self
+                .backends
+                .store
+                .list(project, marker, ACTION_PAGE)
+                .await?;
             let full = page.len() >= ACTION_PAGE as usize;
             marker = page.last().map(|s| s.id);
             for service in page {
@@ -241,7 +252,9 @@ impl Manager {
     async fn act_on_service(&self, mut service: Service, action: Action) -> Result<()> {
         let status = match action {
             Action::Delete => {
-                return self.delete_service(&service.project_id.clone(), &service.id).await
+                return self
+                    .delete_service(&service.project_id.clone(), &service.id)
+                    .await
             }
             Action::Enable => OperatorStatus::Enabled,
             Action::Disable => OperatorStatus::Disabled,

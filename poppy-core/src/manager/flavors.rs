@@ -24,8 +24,8 @@ impl FlavorApi for Manager {
     }
 
     async fn create_flavor(&self, body: Value) -> Result<Flavor> {
-        let flavor = validate::flavor(&body, &self.backends.providers.names())
-            .map_err(Error::Validation)?;
+        let flavor =
+            validate::flavor(&body, &self.backends.providers.names()).map_err(Error::Validation)?;
         match self.backends.flavors.create(&flavor).await {
             Ok(()) => Ok(flavor),
             Err(PortError::Conflict(_)) => Err(Error::BadRequest(format!(

@@ -7,8 +7,11 @@
 //! job's flow.
 
 mod admin;
+mod analytics;
+mod certificates;
 mod flavors;
 mod health;
+mod operator;
 mod reconcile;
 mod services;
 mod sharding;
@@ -23,6 +26,7 @@ use crate::model::{Job, ProjectId, Service, ServiceId};
 use crate::ports::PortError;
 use crate::validate;
 
+pub use certificates::DEFAULT_SAN_HOSTNAME_LIMIT;
 pub use reconcile::{reconcile, ReconcileReport};
 
 /// Limits and defaults of the use cases.

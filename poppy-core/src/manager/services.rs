@@ -9,8 +9,8 @@ use super::Manager;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::model::{
-    Flavor, Job, JobKind, ProjectId, ProviderStatus, PurgeTarget, Service, ServiceId,
-    ServiceSpec, ServiceStatus,
+    Flavor, Job, JobKind, ProjectId, ProviderStatus, PurgeTarget, Service, ServiceId, ServiceSpec,
+    ServiceStatus,
 };
 use crate::ports::{HealthReport, ListQuery, PortError, PurgeQuery, ServiceApi, ServicePage};
 use crate::validate::{self, Mode};
@@ -53,7 +53,12 @@ impl Manager {
             .unwrap_or(self.settings.max_services_per_project))
     }
 
-    async fn existing(&self, project: &ProjectId, id: &ServiceId, missing: &str) -> Result<Service> {
+    async fn existing(
+        &self,
+        project: &ProjectId,
+        id: &ServiceId,
+        missing: &str,
+    ) -> Result<Service> {
         self.load(project, id)
             .await?
             .ok_or_else(|| Error::NotFound(missing.to_owned()))
@@ -78,8 +83,14 @@ impl ServiceApi for Manager {
         self.flavor_for(&spec).await?;
         let limit = self.service_limit(project).await?;
         let backends = &self.backends;
-        assign_shards(backends.dns.as_ref(), backends.store.as_ref(), &mut spec, None, None)
-            .await?;
+        assign_shards(
+            backends.dns.as_ref(),
+            backends.store.as_ref(),
+            &mut spec,
+            None,
+            None,
+        )
+        .await?;
 
         let now = now_ms();
         let service = Service::new(project.clone(), spec, now);
@@ -112,7 +123,11 @@ impl ServiceApi for Manager {
         let (marker, limit) = validate::list_query(&query, self.settings.max_services_per_page)?;
         let services = self.backends.store.list(project, marker, limit).await?;
         let full = services.len() >= limit as usize;
-        let next_marker = if full { services.last().map(|s| s.id) } else { None };
+        let next_marker = if full {
+            services.last().map(|s| s.id)
+        } else {
+            None
+        };
         Ok(ServicePage {
             services,
             limit,
@@ -130,7 +145,10 @@ impl ServiceApi for Manager {
         if service.operator_status == crate::model::OperatorStatus::Disabled {
             return Err(Error::BadRequest(format!("Service {id} is disabled")));
         }
-        if !matches!(service.status, ServiceStatus::Deployed | ServiceStatus::Failed) {
+        if !matches!(
+            service.status,
+            ServiceStatus::Deployed | ServiceStatus::Failed
+        ) {
             return Err(Error::BadRequest(format!(
                 "Service {id} neither deployed nor failed"
             )));
@@ -159,7 +177,12 @@ impl ServiceApi for Manager {
         Ok(())
     }
 
-    async fn purge_service(&self, project: &ProjectId, id: &ServiceId, query: PurgeQuery) -> Result<()> {
+    async fn purge_service(
+        &self,
+        project: &ProjectId,
+        id: &ServiceId,
+        query: PurgeQuery,
+    ) -> Result<()> {
         let (target, hard) = validate::purge_query(&query)?;
         let mut service = self
             .existing(project, id, &format!("service {id} could not be found"))

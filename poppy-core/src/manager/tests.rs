@@ -13,8 +13,8 @@ use crate::model::{
     ProviderStatus, PurgeTarget, Service, ServiceStatus,
 };
 use crate::ports::{
-    AdminApi, FlavorApi, ListQuery, MockCdnProvider, MockDnsManager, MockFlavorStore,
-    MockJobBoard, MockServiceStore, PurgeQuery, ServiceApi, StatusOutcome,
+    AdminApi, FlavorApi, ListQuery, MockCdnProvider, MockDnsManager, MockFlavorStore, MockJobBoard,
+    MockServiceStore, PurgeQuery, ServiceApi, StatusOutcome,
 };
 use crate::validate::Mode;
 use crate::ErrorKind;
@@ -63,6 +63,8 @@ impl Mocks {
             dns: Arc::new(self.dns),
             providers: Providers::new().with(Arc::new(provider)),
             notifier: None,
+            certificates: None,
+            metrics: None,
         };
         Manager::new(backends, Settings::default())
     }
@@ -108,7 +110,11 @@ async fn create_with_an_unknown_flavor_is_a_400_and_writes_nothing() {
     b["flavor_id"] = json!("non_exist");
     let err = m.manager().create_service(&p1(), b).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadRequest);
-    assert!(err.to_string().contains("Could not find a flavor with the id 'non_exist'"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Could not find a flavor with the id 'non_exist'"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -123,7 +129,10 @@ async fn create_with_an_invalid_body_reports_every_field() {
     assert_eq!(err.kind(), ErrorKind::BadRequest);
     let paths: Vec<&str> = err.field_errors().iter().map(|e| e.path.as_str()).collect();
     for expected in ["/name", "/domains", "/origins", "/flavor_id"] {
-        assert!(paths.iter().any(|p| p.starts_with(expected)), "{expected} missing in {paths:?}");
+        assert!(
+            paths.iter().any(|p| p.starts_with(expected)),
+            "{expected} missing in {paths:?}"
+        );
     }
 }
 
@@ -136,12 +145,17 @@ async fn create_in_an_outbox_store_writes_the_job_with_the_service() {
         .withf(|s, limit, job| {
             s.status == ServiceStatus::CreateInProgress
                 && *limit == 20
-                && job.as_ref().is_some_and(|j| j.kind == JobKind::CreateService && j.service_id == s.id)
+                && job
+                    .as_ref()
+                    .is_some_and(|j| j.kind == JobKind::CreateService && j.service_id == s.id)
         })
         .times(1)
         .returning(|_, _, _| Ok(()));
     m.jobs.expect_post().never();
-    m.manager().create_service(&p1(), body()).await.expect("created");
+    m.manager()
+        .create_service(&p1(), body())
+        .await
+        .expect("created");
 }
 
 #[tokio::test]
@@ -161,7 +175,10 @@ async fn create_without_an_outbox_posts_the_job_after_the_write() {
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_| Ok(()));
-    m.manager().create_service(&p1(), body()).await.expect("created");
+    m.manager()
+        .create_service(&p1(), body())
+        .await
+        .expect("created");
 }
 
 #[tokio::test]
@@ -172,14 +189,20 @@ async fn create_succeeds_when_posting_fails_because_the_reconciler_recovers_it()
     m.jobs
         .expect_post()
         .returning(|_| Err(PortError::unavailable("zookeeper", "connection lost")));
-    m.manager().create_service(&p1(), body()).await.expect("accepted");
+    m.manager()
+        .create_service(&p1(), body())
+        .await
+        .expect("accepted");
 }
 
 #[tokio::test]
 async fn create_over_the_project_limit_is_a_403() {
     let mut m = Mocks::new();
     m.store.checkpoint();
-    m.store.expect_get_limit().with(eq(p1())).returning(|_| Ok(Some(3)));
+    m.store
+        .expect_get_limit()
+        .with(eq(p1()))
+        .returning(|_| Ok(Some(3)));
     m.store.expect_writes_jobs().return_const(true);
     m.store
         .expect_create()
@@ -194,15 +217,20 @@ async fn create_over_the_project_limit_is_a_403() {
 async fn create_with_a_taken_domain_is_the_references_400() {
     let mut m = Mocks::new();
     m.store.expect_writes_jobs().return_const(true);
-    m.store
-        .expect_create()
-        .returning(|_, _, _| Err(PortError::Conflict("Domain www.mysite.com has already been taken".into())));
+    m.store.expect_create().returning(|_, _, _| {
+        Err(PortError::Conflict(
+            "Domain www.mysite.com has already been taken".into(),
+        ))
+    });
     m.store
         .expect_find_by_domain()
         .returning(|_| Ok(Some(stored(ServiceStatus::Deployed))));
     let err = m.manager().create_service(&p1(), body()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadRequest);
-    assert_eq!(err.to_string(), "Domain www.mysite.com has already been taken");
+    assert_eq!(
+        err.to_string(),
+        "Domain www.mysite.com has already been taken"
+    );
 }
 
 #[tokio::test]
@@ -261,12 +289,24 @@ async fn list_sets_a_next_marker_only_on_a_full_page() {
         .returning(move |_, _, limit| Ok(page.iter().take(limit as usize).cloned().collect()));
     let manager = m.manager();
     let full = manager
-        .list_services(&p1(), ListQuery { marker: None, limit: Some("3".into()) })
+        .list_services(
+            &p1(),
+            ListQuery {
+                marker: None,
+                limit: Some("3".into()),
+            },
+        )
         .await
         .expect("listed");
     assert_eq!(full.next_marker, Some(last));
     let partial = manager
-        .list_services(&p1(), ListQuery { marker: None, limit: Some("5".into()) })
+        .list_services(
+            &p1(),
+            ListQuery {
+                marker: None,
+                limit: Some("5".into()),
+            },
+        )
         .await
         .expect("listed");
     assert_eq!(partial.next_marker, None);
@@ -281,12 +321,21 @@ async fn patch_is_refused_while_a_job_runs() {
         ServiceStatus::DeleteInProgress,
     ] {
         let mut m = Mocks::new();
-        m.store.expect_get().returning(move |_, _| Ok(Some(stored(status))));
+        m.store
+            .expect_get()
+            .returning(move |_, _| Ok(Some(stored(status))));
         m.store.expect_update().never();
         let s = stored(status);
-        let err = m.manager().patch_service(&p1(), &s.id, json!([])).await.unwrap_err();
+        let err = m
+            .manager()
+            .patch_service(&p1(), &s.id, json!([]))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::BadRequest, "{status}");
-        assert!(err.to_string().contains("neither deployed nor failed"), "{err}");
+        assert!(
+            err.to_string().contains("neither deployed nor failed"),
+            "{err}"
+        );
     }
 }
 
@@ -311,7 +360,9 @@ async fn patch_stores_the_new_spec_in_progress_with_an_update_job() {
     let mut m = Mocks::new();
     let original = stored(ServiceStatus::Failed);
     let before = original.clone();
-    m.store.expect_get().returning(move |_, _| Ok(Some(original.clone())));
+    m.store
+        .expect_get()
+        .returning(move |_, _| Ok(Some(original.clone())));
     m.store.expect_find_by_domain().returning(|_| Ok(None));
     m.store.expect_writes_jobs().return_const(true);
     m.store
@@ -327,7 +378,11 @@ async fn patch_stores_the_new_spec_in_progress_with_an_update_job() {
         .returning(|s, _| Ok(s.version + 1));
     let s = stored(ServiceStatus::Failed);
     m.manager()
-        .patch_service(&p1(), &s.id, json!([{"op": "replace", "path": "/name", "value": "renamed"}]))
+        .patch_service(
+            &p1(),
+            &s.id,
+            json!([{"op": "replace", "path": "/name", "value": "renamed"}]),
+        )
         .await
         .expect("patched");
 }
@@ -344,7 +399,11 @@ async fn a_patch_that_loses_a_race_is_a_409() {
         .expect_update()
         .returning(|_, _| Err(PortError::Conflict("stale version".into())));
     let s = stored(ServiceStatus::Deployed);
-    let err = m.manager().patch_service(&p1(), &s.id, json!([])).await.unwrap_err();
+    let err = m
+        .manager()
+        .patch_service(&p1(), &s.id, json!([]))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
 }
 
@@ -359,13 +418,20 @@ async fn delete_marks_everything_delete_in_progress_and_queues_the_flow() {
         .expect_update()
         .withf(|s, job| {
             s.status == ServiceStatus::DeleteInProgress
-                && s.provider_details.values().all(|d| d.status == ProviderStatus::DeleteInProgress)
-                && job.as_ref().is_some_and(|j| j.kind == JobKind::DeleteService)
+                && s.provider_details
+                    .values()
+                    .all(|d| d.status == ProviderStatus::DeleteInProgress)
+                && job
+                    .as_ref()
+                    .is_some_and(|j| j.kind == JobKind::DeleteService)
         })
         .times(1)
         .returning(|s, _| Ok(s.version + 1));
     let s = stored(ServiceStatus::Deployed);
-    m.manager().delete_service(&p1(), &s.id).await.expect("deleted");
+    m.manager()
+        .delete_service(&p1(), &s.id)
+        .await
+        .expect("deleted");
 }
 
 #[tokio::test]
@@ -377,7 +443,10 @@ async fn deleting_a_service_already_being_deleted_is_accepted_without_a_second_j
     m.jobs.expect_pending_for().returning(|_| Ok(1));
     m.store.expect_update().never();
     let s = stored(ServiceStatus::DeleteInProgress);
-    m.manager().delete_service(&p1(), &s.id).await.expect("accepted");
+    m.manager()
+        .delete_service(&p1(), &s.id)
+        .await
+        .expect("accepted");
 }
 
 #[tokio::test]
@@ -392,12 +461,18 @@ async fn purge_needs_a_deployed_service() {
         .purge_service(&p1(), &s.id, PurgeQuery::default())
         .await
         .unwrap_err();
-    assert_eq!(err.to_string(), format!("Service {} is not deployed.", s.id));
+    assert_eq!(
+        err.to_string(),
+        format!("Service {} is not deployed.", s.id)
+    );
 }
 
 #[tokio::test]
 async fn soft_purge_puts_the_service_in_update_but_hard_purge_does_not() {
-    for (hard, expected) in [("false", ServiceStatus::UpdateInProgress), ("true", ServiceStatus::Deployed)] {
+    for (hard, expected) in [
+        ("false", ServiceStatus::UpdateInProgress),
+        ("true", ServiceStatus::Deployed),
+    ] {
         let mut m = Mocks::new();
         m.store
             .expect_get()
@@ -418,7 +493,10 @@ async fn soft_purge_puts_the_service_in_update_but_hard_purge_does_not() {
             all: Some("true".into()),
             hard: Some(hard.into()),
         };
-        m.manager().purge_service(&p1(), &s.id, query).await.expect("queued");
+        m.manager()
+            .purge_service(&p1(), &s.id, query)
+            .await
+            .expect("queued");
     }
 }
 
@@ -440,7 +518,9 @@ async fn admin_status_redrives_a_create_that_never_ran() {
     let s = stored(ServiceStatus::CreateInProgress);
     let outcome = m
         .manager()
-        .set_service_status(json!({"project_id": "p1", "service_id": s.id.to_string(), "status": "deployed"}))
+        .set_service_status(
+            json!({"project_id": "p1", "service_id": s.id.to_string(), "status": "deployed"}),
+        )
         .await
         .expect("accepted");
     assert_eq!(outcome, StatusOutcome::UpdateForced);
@@ -457,14 +537,18 @@ async fn admin_status_forces_every_provider_status() {
         .withf(|s, job| {
             s.status == ServiceStatus::Failed
                 && job.is_none()
-                && s.provider_details.values().all(|d| d.status == ProviderStatus::Failed)
+                && s.provider_details
+                    .values()
+                    .all(|d| d.status == ProviderStatus::Failed)
         })
         .times(1)
         .returning(|s, _| Ok(s.version + 1));
     let s = stored(ServiceStatus::UpdateInProgress);
     let outcome = m
         .manager()
-        .set_service_status(json!({"project_id": "p1", "service_id": s.id.to_string(), "status": "failed"}))
+        .set_service_status(
+            json!({"project_id": "p1", "service_id": s.id.to_string(), "status": "failed"}),
+        )
         .await
         .expect("set");
     assert_eq!(outcome, StatusOutcome::StatusSet);
@@ -476,7 +560,9 @@ async fn admin_status_body_errors_are_400s_and_unknown_services_404s() {
     m.store.expect_get().returning(|_, _| Ok(None));
     let manager = m.manager();
     let err = manager
-        .set_service_status(json!({"project_id": "p1", "service_id": "NOT-A-UUID", "status": "deleted", "x": 1}))
+        .set_service_status(
+            json!({"project_id": "p1", "service_id": "NOT-A-UUID", "status": "deleted", "x": 1}),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadRequest);
@@ -486,7 +572,10 @@ async fn admin_status_body_errors_are_400s_and_unknown_services_404s() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    assert!(err.to_string().starts_with("Setting state of service"), "{err}");
+    assert!(
+        err.to_string().starts_with("Setting state of service"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -494,9 +583,16 @@ async fn admin_limits_default_to_the_configured_maximum() {
     let m = Mocks::new();
     let manager = m.manager();
     assert_eq!(manager.get_limit("p1").await.expect("limit"), 20);
-    assert_eq!(manager.get_limit("bad/project").await.unwrap_err().kind(), ErrorKind::BadRequest);
     assert_eq!(
-        manager.set_limit("p1", json!({"limit": -1})).await.unwrap_err().kind(),
+        manager.get_limit("bad/project").await.unwrap_err().kind(),
+        ErrorKind::BadRequest
+    );
+    assert_eq!(
+        manager
+            .set_limit("p1", json!({"limit": -1}))
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::BadRequest
     );
 }
@@ -533,5 +629,8 @@ async fn flavor_create_refuses_duplicates_with_the_references_message() {
         .create_flavor(json!({"id": "standard", "providers": [{"provider": "mock", "links": [{"href": "http://www.mock.com", "rel": "provider_url"}]}]}))
         .await
         .unwrap_err();
-    assert_eq!(err.to_string(), "A flavor with the id 'standard' already exists");
+    assert_eq!(
+        err.to_string(),
+        "A flavor with the id 'standard' already exists"
+    );
 }

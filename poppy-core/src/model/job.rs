@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{JobId, OperatorStatus, ProjectId, ServiceId, ServiceSpec};
+use super::{
+    CertType, HostnameAction, JobId, OperatorStatus, ProjectId, SanMappingItem, ServiceId,
+    ServiceSpec, SslCertificate,
+};
 use crate::clock::Millis;
 
 /// What to purge.
@@ -32,6 +35,38 @@ pub enum JobKind {
     SetOperatorStatus {
         status: OperatorStatus,
     },
+    /// Requests the certificate of `domain` from the providers of its
+    /// flavor (§5.7). `submit`: send it to providers that batch requests
+    /// instead of parking it on their retry list.
+    CreateCertificate {
+        domain: String,
+        submit: bool,
+    },
+    /// An operator's rerun of a retry-list request: the record is made
+    /// afresh and submitted (§5.8).
+    RecreateCertificate {
+        cert: Box<SslCertificate>,
+    },
+    /// Removes a certificate from its providers, then its record (§5.9).
+    /// Carries the record as it was, so the job can run even when the
+    /// record is gone (the original's jobs lacked it, §9.2 #5).
+    DeleteCertificate {
+        cert: Box<SslCertificate>,
+    },
+    /// Asks `provider` how a tracked certificate request is doing and
+    /// records the answer (§5.10 check_cert_status_and_update).
+    CheckCertificateStatus {
+        provider: String,
+        item: Box<SanMappingItem>,
+    },
+    /// Attaches or detaches certificate host names at `provider`, then
+    /// marks their SAN-mapping queue items activated (§5.10 update_property).
+    UpdateCertificateHostnames {
+        provider: String,
+        action: HostnameAction,
+        cert_type: CertType,
+        domains: Vec<String>,
+    },
 }
 
 impl JobKind {
@@ -42,7 +77,25 @@ impl JobKind {
             JobKind::DeleteService => "delete_service",
             JobKind::PurgeService { .. } => "purge_service",
             JobKind::SetOperatorStatus { .. } => "set_operator_status",
+            JobKind::CreateCertificate { .. } => "create_ssl_certificate",
+            JobKind::RecreateCertificate { .. } => "recreate_ssl_certificate",
+            JobKind::DeleteCertificate { .. } => "delete_ssl_certificate",
+            JobKind::CheckCertificateStatus { .. } => "check_cert_status_and_update",
+            JobKind::UpdateCertificateHostnames { .. } => "update_certificate_hostnames",
         }
+    }
+
+    /// A certificate job: its `service_id` is a certificate key
+    /// ([`crate::model::certificate_job_key`]), not a service.
+    pub fn is_certificate(&self) -> bool {
+        matches!(
+            self,
+            JobKind::CreateCertificate { .. }
+                | JobKind::RecreateCertificate { .. }
+                | JobKind::DeleteCertificate { .. }
+                | JobKind::CheckCertificateStatus { .. }
+                | JobKind::UpdateCertificateHostnames { .. }
+        )
     }
 }
 

@@ -2,6 +2,7 @@
 //! ([`ServiceSpec`]), what Poppy keeps about it ([`Service`]), flavors,
 //! provider details and jobs.
 
+mod certificate;
 mod flavor;
 mod ids;
 mod job;
@@ -9,6 +10,10 @@ mod provider;
 mod service;
 mod status;
 
+pub use certificate::{
+    certificate_job_key, CertConfigKind, CertDetails, CertExtraInfo, CertQueue, CertType,
+    HostnameAction, RetryItem, SanMappingItem, SslCertificate,
+};
 pub use flavor::{Flavor, FlavorProvider};
 pub use ids::{JobId, ProjectId, ServiceId};
 pub use job::{Claim, Job, JobKind, PurgeTarget};

@@ -137,15 +137,31 @@ pub struct Api {
     pub services: Arc<dyn ServiceApi>,
     pub flavors: Arc<dyn FlavorApi>,
     pub admin: Arc<dyn AdminApi>,
+    /// Tenant SSL certificates.
+    pub certificates: Arc<dyn super::CertificateApi>,
+    /// Operator endpoints on access URLs, certificates and provider queues.
+    pub operator: Arc<dyn super::OperatorApi>,
+    pub analytics: Arc<dyn super::AnalyticsApi>,
 }
 
 impl Api {
-    /// One implementation of all three (the [`crate::manager::Manager`]).
-    pub fn from_one<T: ServiceApi + FlavorApi + AdminApi>(api: Arc<T>) -> Self {
+    /// One implementation of them all (the [`crate::manager::Manager`]).
+    pub fn from_one<T>(api: Arc<T>) -> Self
+    where
+        T: ServiceApi
+            + FlavorApi
+            + AdminApi
+            + super::CertificateApi
+            + super::OperatorApi
+            + super::AnalyticsApi,
+    {
         Self {
             services: api.clone(),
             flavors: api.clone(),
-            admin: api,
+            admin: api.clone(),
+            certificates: api.clone(),
+            operator: api.clone(),
+            analytics: api,
         }
     }
 }

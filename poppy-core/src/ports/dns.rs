@@ -36,8 +36,7 @@ pub trait DnsManager: Send + Sync + std::fmt::Debug + 'static {
         links: &[ProviderLink],
     ) -> Result<Vec<AccessUrl>, PortError>;
     async fn delete(&self, access_urls: &[AccessUrl]) -> Result<(), PortError>;
-    async fn set_enabled(&self, access_urls: &[AccessUrl], enabled: bool)
-        -> Result<(), PortError>;
+    async fn set_enabled(&self, access_urls: &[AccessUrl], enabled: bool) -> Result<(), PortError>;
 
     /// Shared-SSL shard suffixes to try for a new shared domain, in order
     /// (`scdn3.secure.poppycdn.net`…).

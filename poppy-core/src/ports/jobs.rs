@@ -8,6 +8,17 @@ use super::PortError;
 use crate::clock::Millis;
 use crate::model::{Claim, Job, ServiceId};
 
+/// A snapshot of the queue, for metrics (queue depth, oldest job age).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JobStats {
+    /// Jobs still on the board (claimed or not): neither completed nor failed.
+    pub queued: u64,
+    /// Of those, jobs a worker holds a live lease on.
+    pub claimed: u64,
+    /// When the oldest of the queued jobs was posted; `None` when none is.
+    pub oldest_created_at: Option<Millis>,
+}
+
 /// At-least-once job queue.
 ///
 /// # Contract
@@ -36,11 +47,13 @@ pub trait JobBoard: Send + Sync + std::fmt::Debug + 'static {
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claim>, PortError>;
     /// Extends the lease; returns the claim with its new `lease_until`.
     async fn heartbeat(&self, claim: &Claim, lease: Duration) -> Result<Claim, PortError>;
-    async fn checkpoint(&self, claim: &Claim, progress: &serde_json::Value)
-        -> Result<(), PortError>;
+    async fn checkpoint(
+        &self,
+        claim: &Claim,
+        progress: &serde_json::Value,
+    ) -> Result<(), PortError>;
     async fn complete(&self, claim: &Claim) -> Result<(), PortError>;
-    async fn retry(&self, claim: &Claim, not_before: Millis, error: &str)
-        -> Result<(), PortError>;
+    async fn retry(&self, claim: &Claim, not_before: Millis, error: &str) -> Result<(), PortError>;
     async fn fail(&self, claim: &Claim, reason: &str) -> Result<(), PortError>;
     async fn release(&self, claim: &Claim) -> Result<(), PortError>;
 
@@ -53,5 +66,11 @@ pub trait JobBoard: Send + Sync + std::fmt::Debug + 'static {
     /// default just sleeps.
     async fn wait_for_work(&self, timeout: Duration) {
         tokio::time::sleep(timeout).await;
+    }
+
+    /// Queue depth and the oldest queued job, for metrics. `Ok(None)` (the
+    /// default) means the board cannot tell cheaply.
+    async fn stats(&self) -> Result<Option<JobStats>, PortError> {
+        Ok(None)
     }
 }

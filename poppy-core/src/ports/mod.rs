@@ -6,30 +6,43 @@
 //! section; the conformance suites in `testkit::conformance` check it.
 
 mod api;
+mod certificates;
 mod dns;
 mod error;
 mod jobs;
+mod metrics;
 mod notify;
+mod operator;
 mod provider;
 mod store;
 mod transport;
 
 pub use api::{
-    AdminApi, Api, ComponentHealth, FlavorApi, HealthReport, ListQuery, PurgeQuery, StatusOutcome,
-    ServiceApi, ServicePage, ServiceRef,
+    AdminApi, Api, ComponentHealth, FlavorApi, HealthReport, ListQuery, PurgeQuery, ServiceApi,
+    ServicePage, ServiceRef, StatusOutcome,
 };
+pub use certificates::{CertProvisioning, CertificateProvider, CertificateStore};
 pub use dns::DnsManager;
 pub use error::{BoxError, PortError};
-pub use jobs::JobBoard;
+pub use jobs::{JobBoard, JobStats};
+pub use metrics::{MetricPoint, MetricType, MetricsQuery, MetricsSource, RegionSeries};
 pub use notify::{Notification, NotificationKind, Notifier};
+pub use operator::{
+    AccessUrlChange, AnalyticsApi, AnalyticsQuery, AnalyticsReport, BackgroundJobReport,
+    CertificateApi, ConfigUpdate, OperatorApi, QueueUpdate, RetryRun,
+};
 pub use provider::{CdnProvider, ProviderCapabilities};
 pub use store::{FlavorStore, ServiceStore};
 pub use transport::{Shutdown, Transport};
 
 #[cfg(any(test, feature = "testkit"))]
+pub use certificates::{MockCertificateProvider, MockCertificateStore};
+#[cfg(any(test, feature = "testkit"))]
 pub use dns::MockDnsManager;
 #[cfg(any(test, feature = "testkit"))]
 pub use jobs::MockJobBoard;
+#[cfg(any(test, feature = "testkit"))]
+pub use metrics::MockMetricsSource;
 #[cfg(any(test, feature = "testkit"))]
 pub use notify::MockNotifier;
 #[cfg(any(test, feature = "testkit"))]

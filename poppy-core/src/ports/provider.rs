@@ -1,8 +1,10 @@
 //! CDN providers (§6).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
-use super::PortError;
+use super::{CertificateProvider, PortError};
 use crate::model::{ProviderDeployment, ProviderStatus, PurgeTarget, Service};
 
 /// What a provider can do; the manager and the conformance suite consult it.
@@ -55,4 +57,20 @@ pub trait CdnProvider: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), PortError>;
     /// Current rollout state of a configuration (`NotFound` if gone).
     async fn status(&self, provider_service_id: &str) -> Result<ProviderStatus, PortError>;
+
+    /// Certificate provisioning (SAN/SNI/custom certificates of https
+    /// domains), where the provider offers it; `None`, the default, when it
+    /// does not. Decorators that wrap a provider must forward this.
+    fn certificates(&self) -> Option<Arc<dyn CertificateProvider>> {
+        None
+    }
+
+    /// The provider acts on the service's `log_delivery` setting (which
+    /// every `create`/`update` receives in `service.spec.log_delivery`):
+    /// it ships access logs when it is enabled. `false`, the default,
+    /// means the setting is stored and shown but has no effect there.
+    /// Decorators that wrap a provider must forward this.
+    fn supports_log_delivery(&self) -> bool {
+        false
+    }
 }

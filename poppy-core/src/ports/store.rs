@@ -46,11 +46,7 @@ pub trait ServiceStore: Send + Sync + std::fmt::Debug + 'static {
         max_services: u32,
         job: Option<Job>,
     ) -> Result<(), PortError>;
-    async fn get(
-        &self,
-        project: &ProjectId,
-        id: &ServiceId,
-    ) -> Result<Option<Service>, PortError>;
+    async fn get(&self, project: &ProjectId, id: &ServiceId) -> Result<Option<Service>, PortError>;
     async fn list(
         &self,
         project: &ProjectId,
@@ -95,4 +91,3 @@ pub trait FlavorStore: Send + Sync + std::fmt::Debug + 'static {
     async fn create(&self, flavor: &Flavor) -> Result<(), PortError>;
     async fn delete(&self, id: &str) -> Result<(), PortError>;
 }
-

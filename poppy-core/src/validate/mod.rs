@@ -5,6 +5,8 @@
 //! errors ("port must be an integer") are reported per field like any other
 //! rule instead of as one opaque parse failure.
 
+pub mod analytics;
+pub mod certificate;
 pub mod domain;
 mod fields;
 mod flavor;

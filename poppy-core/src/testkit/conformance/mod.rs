@@ -8,6 +8,7 @@
 //! backend shared with other runs. They use the wall clock: do not run them
 //! with tokio's clock paused.
 
+pub mod certificates;
 pub mod dns;
 pub mod flavor;
 pub mod jobs;

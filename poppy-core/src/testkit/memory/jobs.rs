@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::faults::{lock, FailureKind, Faults};
 use crate::clock::{self, Millis};
 use crate::model::{Claim, Job, JobId, ServiceId};
-use crate::ports::{JobBoard, PortError};
+use crate::ports::{JobBoard, JobStats, PortError};
 
 const BOARD: &str = "memory";
 
@@ -371,6 +371,16 @@ impl JobBoard for MemoryJobBoard {
             .values()
             .filter(|e| &e.job.service_id == service)
             .count())
+    }
+
+    async fn stats(&self) -> Result<Option<JobStats>, PortError> {
+        let now = clock::now_ms();
+        let state = lock(&self.inner.state);
+        Ok(Some(JobStats {
+            queued: state.queued.len() as u64,
+            claimed: state.queued.values().filter(|e| e.held_at(now)).count() as u64,
+            oldest_created_at: state.queued.values().map(|e| e.job.created_at).min(),
+        }))
     }
 
     async fn wait_for_work(&self, timeout: Duration) {

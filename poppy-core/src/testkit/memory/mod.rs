@@ -7,6 +7,7 @@
 //! Leases and `not_before` use the wall clock ([`crate::clock`]), so tests
 //! that exercise lapsing leases must not pause tokio's clock.
 
+mod certificates;
 mod dns;
 mod faults;
 mod jobs;
@@ -14,6 +15,7 @@ mod notify;
 mod provider;
 mod store;
 
+pub use certificates::{CertStoreOp, MemoryCertificateStore};
 pub use dns::{
     DnsCall, DnsOp, MemoryDns, DEFAULT_NOT_FOUND_TARGET, DEFAULT_SHARD_SUFFIX, DEFAULT_ZONE,
 };
