@@ -3,9 +3,11 @@
 #![forbid(unsafe_code)]
 
 pub mod dns;
-pub mod provider;
 pub mod jobs;
-pub mod storage;
+pub mod metrics;
+pub mod notify;
+pub mod provider;
 pub mod registry;
+pub mod storage;
 
 pub use registry::{Registry, RegistryError, Storage};

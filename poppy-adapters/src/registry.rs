@@ -25,6 +25,16 @@ pub type ProviderFactory =
 /// Builds a DNS manager from its options.
 pub type DnsFactory =
     Arc<dyn Fn(&Options) -> Result<Arc<dyn DnsManager>, RegistryError> + Send + Sync>;
+/// Builds a metrics source (analytics) from its options.
+pub type MetricsFactory = Arc<
+    dyn Fn(&Options) -> Result<Arc<dyn poppy_core::ports::MetricsSource>, RegistryError>
+        + Send
+        + Sync,
+>;
+/// Builds a notifier from its options.
+pub type NotifierFactory = Arc<
+    dyn Fn(&Options) -> Result<Arc<dyn poppy_core::ports::Notifier>, RegistryError> + Send + Sync,
+>;
 
 /// Why a driver could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +78,8 @@ const DNS_FEATURES: &[(&str, &str)] = &[
     ("route53", "dns-route53"),
     ("rackspace", "dns-rackspace"),
 ];
+const METRICS_FEATURES: &[(&str, &str)] = &[("prometheus", "metrics-prometheus")];
+const NOTIFY_FEATURES: &[(&str, &str)] = &[("webhook", "notify-webhook")];
 const STORAGE_FEATURES: &[(&str, &str)] = &[("sqlite", "sqlite"), ("cassandra", "cassandra")];
 const JOBS_FEATURES: &[(&str, &str)] = &[("sqlite", "sqlite"), ("zookeeper", "zookeeper")];
 
@@ -77,6 +89,9 @@ pub struct Storage {
     pub store: Arc<dyn ServiceStore>,
     pub flavors: Arc<dyn FlavorStore>,
     pub jobs: Arc<dyn JobBoard>,
+    /// SSL certificate records and queues, where the storage driver keeps
+    /// them (SQLite does; `None` otherwise).
+    pub certificates: Option<Arc<dyn poppy_core::ports::CertificateStore>>,
 }
 
 /// Name → constructor for providers and DNS managers.
@@ -84,6 +99,8 @@ pub struct Storage {
 pub struct Registry {
     providers: BTreeMap<String, ProviderFactory>,
     dns: BTreeMap<String, DnsFactory>,
+    metrics: BTreeMap<String, MetricsFactory>,
+    notifiers: BTreeMap<String, NotifierFactory>,
 }
 
 impl fmt::Debug for Registry {
@@ -91,6 +108,8 @@ impl fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("providers", &self.providers.keys().collect::<Vec<_>>())
             .field("dns", &self.dns.keys().collect::<Vec<_>>())
+            .field("metrics", &self.metrics.keys().collect::<Vec<_>>())
+            .field("notifiers", &self.notifiers.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -121,6 +140,55 @@ impl Registry {
                 Ok(Arc::new(provider) as Arc<dyn CdnProvider>)
             }),
         );
+        #[cfg(feature = "akamai")]
+        registry.register_provider(
+            crate::provider::akamai::NAME,
+            Arc::new(|options: &Options| {
+                let config: crate::provider::akamai::AkamaiConfig =
+                    parse("provider", crate::provider::akamai::NAME, options)?;
+                let provider =
+                    crate::provider::akamai::AkamaiProvider::build(config).map_err(|e| {
+                        RegistryError::Options {
+                            kind: "provider",
+                            driver: crate::provider::akamai::NAME.to_owned(),
+                            message: e.to_string(),
+                        }
+                    })?;
+                Ok(Arc::new(provider) as Arc<dyn CdnProvider>)
+            }),
+        );
+        #[cfg(feature = "fastly")]
+        registry.register_provider(
+            crate::provider::fastly::NAME,
+            Arc::new(|options: &Options| {
+                let config: crate::provider::fastly::FastlyConfig =
+                    parse("provider", crate::provider::fastly::NAME, options)?;
+                let provider =
+                    crate::provider::fastly::FastlyProvider::build(config).map_err(|e| {
+                        RegistryError::Options {
+                            kind: "provider",
+                            driver: crate::provider::fastly::NAME.to_owned(),
+                            message: e.to_string(),
+                        }
+                    })?;
+                Ok(Arc::new(provider) as Arc<dyn CdnProvider>)
+            }),
+        );
+        #[cfg(feature = "cloudfront")]
+        registry.register_provider(
+            crate::provider::cloudfront::NAME,
+            Arc::new(|options: &Options| {
+                let config: crate::provider::cloudfront::CloudFrontConfig =
+                    parse("provider", crate::provider::cloudfront::NAME, options)?;
+                let provider = crate::provider::cloudfront::CloudFrontProvider::build(config)
+                    .map_err(|e| RegistryError::Options {
+                        kind: "provider",
+                        driver: crate::provider::cloudfront::NAME.to_owned(),
+                        message: e.to_string(),
+                    })?;
+                Ok(Arc::new(provider) as Arc<dyn CdnProvider>)
+            }),
+        );
         #[cfg(feature = "dns-default")]
         registry.register_dns(
             crate::dns::default::NAME,
@@ -137,7 +205,141 @@ impl Registry {
                 Ok(Arc::new(dns) as Arc<dyn DnsManager>)
             }),
         );
+        #[cfg(feature = "dns-route53")]
+        registry.register_dns(
+            crate::dns::route53::NAME,
+            Arc::new(|options: &Options| {
+                let config: crate::dns::route53::Route53Config =
+                    parse("dns", crate::dns::route53::NAME, options)?;
+                let dns = crate::dns::route53::Route53Dns::build(config).map_err(|e| {
+                    RegistryError::Options {
+                        kind: "dns",
+                        driver: crate::dns::route53::NAME.to_owned(),
+                        message: e.to_string(),
+                    }
+                })?;
+                Ok(Arc::new(dns) as Arc<dyn DnsManager>)
+            }),
+        );
+        #[cfg(feature = "dns-rackspace")]
+        registry.register_dns(
+            crate::dns::rackspace::NAME,
+            Arc::new(|options: &Options| {
+                let config: crate::dns::rackspace::RackspaceDnsConfig =
+                    parse("dns", crate::dns::rackspace::NAME, options)?;
+                let dns = crate::dns::rackspace::RackspaceDns::build(config).map_err(|e| {
+                    RegistryError::Options {
+                        kind: "dns",
+                        driver: crate::dns::rackspace::NAME.to_owned(),
+                        message: e.to_string(),
+                    }
+                })?;
+                Ok(Arc::new(dns) as Arc<dyn DnsManager>)
+            }),
+        );
+        registry.register_metrics(
+            crate::metrics::memory::NAME,
+            Arc::new(|options: &Options| {
+                if let Some(key) = options.keys().next() {
+                    return Err(RegistryError::Options {
+                        kind: "metrics",
+                        driver: crate::metrics::memory::NAME.to_owned(),
+                        message: format!("unknown option '{key}': the memory driver takes none"),
+                    });
+                }
+                Ok(Arc::new(crate::metrics::memory::MemoryMetrics::new())
+                    as Arc<dyn poppy_core::ports::MetricsSource>)
+            }),
+        );
+        #[cfg(feature = "metrics-prometheus")]
+        registry.register_metrics(
+            crate::metrics::prometheus::NAME,
+            Arc::new(|options: &Options| {
+                let config: crate::metrics::prometheus::PrometheusConfig =
+                    parse("metrics", crate::metrics::prometheus::NAME, options)?;
+                let source =
+                    crate::metrics::prometheus::PrometheusMetrics::build(config).map_err(|e| {
+                        RegistryError::Options {
+                            kind: "metrics",
+                            driver: crate::metrics::prometheus::NAME.to_owned(),
+                            message: e.to_string(),
+                        }
+                    })?;
+                Ok(Arc::new(source) as Arc<dyn poppy_core::ports::MetricsSource>)
+            }),
+        );
+        registry.register_notifier(
+            crate::notify::log::NAME,
+            Arc::new(|options: &Options| {
+                if let Some(key) = options.keys().next() {
+                    return Err(RegistryError::Options {
+                        kind: "notifications",
+                        driver: crate::notify::log::NAME.to_owned(),
+                        message: format!("unknown option '{key}': the log driver takes none"),
+                    });
+                }
+                Ok(Arc::new(crate::notify::log::LogNotifier::new())
+                    as Arc<dyn poppy_core::ports::Notifier>)
+            }),
+        );
+        #[cfg(feature = "notify-webhook")]
+        registry.register_notifier(
+            crate::notify::webhook::NAME,
+            Arc::new(|options: &Options| {
+                let config: crate::notify::webhook::WebhookConfig =
+                    parse("notifications", crate::notify::webhook::NAME, options)?;
+                let notifier =
+                    crate::notify::webhook::WebhookNotifier::build(config).map_err(|e| {
+                        RegistryError::Options {
+                            kind: "notifications",
+                            driver: crate::notify::webhook::NAME.to_owned(),
+                            message: e.to_string(),
+                        }
+                    })?;
+                Ok(Arc::new(notifier) as Arc<dyn poppy_core::ports::Notifier>)
+            }),
+        );
         registry
+    }
+
+    pub fn register_metrics(&mut self, driver: &str, factory: MetricsFactory) -> &mut Self {
+        self.metrics.insert(driver.to_owned(), factory);
+        self
+    }
+
+    pub fn register_notifier(&mut self, driver: &str, factory: NotifierFactory) -> &mut Self {
+        self.notifiers.insert(driver.to_owned(), factory);
+        self
+    }
+
+    /// Builds the metrics source `driver` (analytics).
+    pub fn metrics(
+        &self,
+        driver: &str,
+        options: &Options,
+    ) -> Result<Arc<dyn poppy_core::ports::MetricsSource>, RegistryError> {
+        let factory = self
+            .metrics
+            .get(driver)
+            .ok_or_else(|| missing("metrics", driver, METRICS_FEATURES, self.metrics.keys()))?;
+        factory(options)
+    }
+
+    /// Builds the notifier `driver`.
+    pub fn notifier(
+        &self,
+        driver: &str,
+        options: &Options,
+    ) -> Result<Arc<dyn poppy_core::ports::Notifier>, RegistryError> {
+        let factory = self.notifiers.get(driver).ok_or_else(|| {
+            missing(
+                "notifications",
+                driver,
+                NOTIFY_FEATURES,
+                self.notifiers.keys(),
+            )
+        })?;
+        factory(options)
     }
 
     pub fn register_provider(&mut self, driver: &str, factory: ProviderFactory) -> &mut Self {
@@ -158,14 +360,10 @@ impl Registry {
         name: &str,
         options: &Options,
     ) -> Result<Arc<dyn CdnProvider>, RegistryError> {
-        let factory = self.providers.get(driver).ok_or_else(|| {
-            missing(
-                "provider",
-                driver,
-                PROVIDER_FEATURES,
-                self.providers.keys(),
-            )
-        })?;
+        let factory = self
+            .providers
+            .get(driver)
+            .ok_or_else(|| missing("provider", driver, PROVIDER_FEATURES, self.providers.keys()))?;
         let provider = factory(options)?;
         if provider.name() == name {
             Ok(provider)
@@ -177,7 +375,11 @@ impl Registry {
         }
     }
 
-    pub fn dns(&self, driver: &str, options: &Options) -> Result<Arc<dyn DnsManager>, RegistryError> {
+    pub fn dns(
+        &self,
+        driver: &str,
+        options: &Options,
+    ) -> Result<Arc<dyn DnsManager>, RegistryError> {
         let factory = self
             .dns
             .get(driver)
@@ -199,6 +401,21 @@ impl Registry {
         match (storage_driver, jobs_driver) {
             #[cfg(feature = "sqlite")]
             ("sqlite", "sqlite") => sqlite_storage(storage_options, jobs_options, data_dir).await,
+            #[cfg(all(feature = "sqlite", feature = "zookeeper"))]
+            ("sqlite", "zookeeper") => {
+                sqlite_zookeeper_storage(storage_options, jobs_options, data_dir).await
+            }
+            #[cfg(all(feature = "cassandra", feature = "zookeeper"))]
+            ("cassandra", "zookeeper") => cassandra_storage(storage_options, jobs_options).await,
+            #[cfg(feature = "cassandra")]
+            ("cassandra", jobs) if jobs != "zookeeper" => Err(RegistryError::Open {
+                kind: "storage",
+                driver: "cassandra".to_owned(),
+                message: format!(
+                    "the cassandra store needs the job board every process shares, \
+                     [jobs] driver = \"zookeeper\"; '{jobs}' cannot be used with it"
+                ),
+            }),
             _ => {
                 let _ = (storage_options, jobs_options, data_dir);
                 Err(unsupported_storage(storage_driver, jobs_driver))
@@ -210,7 +427,10 @@ impl Registry {
 /// The error for a storage/jobs pair this build cannot open: a missing
 /// feature names the feature.
 fn unsupported_storage(storage: &str, jobs: &str) -> RegistryError {
-    for (kind, driver, table) in [("storage", storage, STORAGE_FEATURES), ("jobs", jobs, JOBS_FEATURES)] {
+    for (kind, driver, table) in [
+        ("storage", storage, STORAGE_FEATURES),
+        ("jobs", jobs, JOBS_FEATURES),
+    ] {
         match table.iter().find(|(d, _)| *d == driver) {
             Some((_, feature)) if !feature_enabled(feature) => {
                 return RegistryError::FeatureDisabled {
@@ -240,6 +460,15 @@ fn feature_enabled(feature: &str) -> bool {
     (feature == "sqlite" && cfg!(feature = "sqlite"))
         || (feature == "mock-provider" && cfg!(feature = "mock-provider"))
         || (feature == "dns-default" && cfg!(feature = "dns-default"))
+        || (feature == "dns-route53" && cfg!(feature = "dns-route53"))
+        || (feature == "dns-rackspace" && cfg!(feature = "dns-rackspace"))
+        || (feature == "zookeeper" && cfg!(feature = "zookeeper"))
+        || (feature == "akamai" && cfg!(feature = "akamai"))
+        || (feature == "fastly" && cfg!(feature = "fastly"))
+        || (feature == "cloudfront" && cfg!(feature = "cloudfront"))
+        || (feature == "cassandra" && cfg!(feature = "cassandra"))
+        || (feature == "metrics-prometheus" && cfg!(feature = "metrics-prometheus"))
+        || (feature == "notify-webhook" && cfg!(feature = "notify-webhook"))
 }
 
 #[cfg(feature = "sqlite")]
@@ -290,6 +519,7 @@ async fn sqlite_storage(
                 store: Arc::new(store.clone()),
                 flavors: Arc::new(store),
                 jobs: Arc::new(jobs_db.job_board()),
+                certificates: Some(Arc::new(db.certificates())),
             })
         }
         _ => {
@@ -298,9 +528,112 @@ async fn sqlite_storage(
                 store: Arc::new(store.clone()),
                 flavors: Arc::new(store),
                 jobs: Arc::new(db.job_board()),
+                certificates: Some(Arc::new(db.certificates())),
             })
         }
     }
+}
+
+/// Opens the ZooKeeper job board from the `[jobs]` options (the keys of
+/// [`crate::jobs::zookeeper::ZookeeperConfig`]).
+#[cfg(feature = "zookeeper")]
+pub(crate) async fn zookeeper_board(
+    jobs_options: &Options,
+) -> Result<Arc<dyn JobBoard>, RegistryError> {
+    use crate::jobs::zookeeper::{ZkJobBoard, ZookeeperConfig, ZookeeperError, NAME};
+
+    let config: ZookeeperConfig = parse("jobs", NAME, jobs_options)?;
+    match ZkJobBoard::connect(config).await {
+        Ok(board) => Ok(Arc::new(board)),
+        Err(ZookeeperError::Config(e)) => Err(RegistryError::Options {
+            kind: "jobs",
+            driver: NAME.to_owned(),
+            message: e.to_string(),
+        }),
+        Err(e) => Err(RegistryError::Open {
+            kind: "jobs",
+            driver: NAME.to_owned(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// SQLite services and flavors with the ZooKeeper job board: the store
+/// cannot write jobs in its transactions (no outbox), so workers run the
+/// reconciler.
+#[cfg(all(feature = "sqlite", feature = "zookeeper"))]
+async fn sqlite_zookeeper_storage(
+    storage_options: &Options,
+    jobs_options: &Options,
+    data_dir: &Path,
+) -> Result<Storage, RegistryError> {
+    use crate::storage::sqlite::{SqliteDatabase, SqliteOptions};
+
+    let mut options = storage_options.clone();
+    let path = match options.remove("path") {
+        None => data_dir.join("poppy.db"),
+        Some(toml::Value::String(p)) => data_dir.join(p),
+        Some(other) => {
+            return Err(RegistryError::Options {
+                kind: "storage",
+                driver: "sqlite".to_owned(),
+                message: format!("path must be a string, got {other}"),
+            })
+        }
+    };
+    let sqlite_options: SqliteOptions = parse("storage", "sqlite", &options)?;
+    let jobs = zookeeper_board(jobs_options).await?;
+    let db = SqliteDatabase::connect(path.clone(), sqlite_options)
+        .await
+        .map_err(|e| RegistryError::Open {
+            kind: "storage",
+            driver: "sqlite".to_owned(),
+            message: format!("{}: {e}", path.display()),
+        })?;
+    let store = db.store().with_outbox(false);
+    Ok(Storage {
+        store: Arc::new(store.clone()),
+        flavors: Arc::new(store),
+        jobs,
+        certificates: Some(Arc::new(db.certificates())),
+    })
+}
+
+/// Cassandra services and flavors with the ZooKeeper job board (the
+/// distributed topology). The store shares no transaction with the board.
+#[cfg(all(feature = "cassandra", feature = "zookeeper"))]
+async fn cassandra_storage(
+    storage_options: &Options,
+    jobs_options: &Options,
+) -> Result<Storage, RegistryError> {
+    use crate::storage::cassandra::{CassandraConfig, CassandraError, CassandraStore, NAME};
+
+    let config: CassandraConfig = parse("storage", NAME, storage_options)?;
+    let store = match CassandraStore::connect(&config).await {
+        Ok(store) => store,
+        Err(CassandraError::Config(e)) => {
+            return Err(RegistryError::Options {
+                kind: "storage",
+                driver: NAME.to_owned(),
+                message: e.to_string(),
+            })
+        }
+        Err(e) => {
+            return Err(RegistryError::Open {
+                kind: "storage",
+                driver: NAME.to_owned(),
+                message: e.to_string(),
+            })
+        }
+    };
+    let jobs = zookeeper_board(jobs_options).await?;
+    Ok(Storage {
+        store: Arc::new(store.clone()),
+        flavors: Arc::new(store),
+        jobs,
+        // The Cassandra store keeps no certificates yet.
+        certificates: None,
+    })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(
@@ -377,6 +710,12 @@ impl CdnProvider for Named {
     async fn status(&self, id: &str) -> Result<ProviderStatus, PortError> {
         self.inner.status(id).await
     }
+    fn certificates(&self) -> Option<Arc<dyn poppy_core::ports::CertificateProvider>> {
+        self.inner.certificates()
+    }
+    fn supports_log_delivery(&self) -> bool {
+        self.inner.supports_log_delivery()
+    }
 }
 
 #[cfg(test)]
@@ -390,18 +729,32 @@ mod tests {
             .provider("akamai", "akamai", &Options::new())
             .unwrap_err();
         assert!(
-            matches!(&err, RegistryError::FeatureDisabled { feature: "akamai", .. }),
+            matches!(
+                &err,
+                RegistryError::FeatureDisabled {
+                    feature: "akamai",
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("--features akamai"), "{err}");
         let err = registry.dns("route53", &Options::new()).unwrap_err();
-        assert!(matches!(err, RegistryError::FeatureDisabled { feature: "dns-route53", .. }));
+        assert!(matches!(
+            err,
+            RegistryError::FeatureDisabled {
+                feature: "dns-route53",
+                ..
+            }
+        ));
     }
 
     #[test]
     fn an_unknown_driver_lists_the_known_ones() {
         let registry = Registry::builtin();
-        let err = registry.provider("nope", "nope", &Options::new()).unwrap_err();
+        let err = registry
+            .provider("nope", "nope", &Options::new())
+            .unwrap_err();
         assert!(matches!(err, RegistryError::UnknownDriver { .. }), "{err}");
     }
 
@@ -440,13 +793,28 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    // With the feature on, the same call connects to Cassandra instead.
+    #[cfg(not(feature = "cassandra"))]
     #[tokio::test]
     async fn storage_behind_an_off_feature_names_the_feature() {
         let registry = Registry::builtin();
         let err = registry
-            .storage(("cassandra", &Options::new()), ("zookeeper", &Options::new()), Path::new("."))
+            .storage(
+                ("cassandra", &Options::new()),
+                ("zookeeper", &Options::new()),
+                Path::new("."),
+            )
             .await
             .unwrap_err();
-        assert!(matches!(err, RegistryError::FeatureDisabled { feature: "cassandra", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                RegistryError::FeatureDisabled {
+                    feature: "cassandra",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

@@ -144,7 +144,8 @@ async fn mock_identity_and_capabilities() {
     assert!(provider.is_alive().await);
     let caps = provider.capabilities();
     assert!(caps.purge_all && caps.hard_purge && caps.soft_purge);
-    assert!(!caps.certificates);
+    // The mock provisions certificates (issue 8) unless told not to.
+    assert!(caps.certificates && provider.certificates().is_some());
 }
 
 // ---------------------------------------------------------- mock: idempotency
@@ -559,6 +560,8 @@ fn mock_config_parses_every_knob() {
             fail_operations: Some(vec![MockOperation::Create, MockOperation::Purge]),
             deploy_polls: 3,
             seed: Some(11),
+            call_log: None,
+            ..MockProviderConfig::default()
         }
     );
     let empty: MockProviderConfig = serde_json::from_str("{}").expect("parse empty");

@@ -373,6 +373,36 @@ mod store {
             None
         );
     }
+
+    /// Reads on the calling thread (`inline_reads`, the default) and on the
+    /// blocking pool see every committed write, also with more concurrent
+    /// readers than reader connections.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_see_committed_writes_inline_or_not() {
+        for inline in [true, false] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let mut options = SqliteOptions::default().with_readers(1);
+            options.inline_reads = inline;
+            let db = SqliteDatabase::open(db_file(dir.path()), &options).expect("open");
+            let store = db.store();
+            let service = fixtures::service(&ProjectId::random());
+            store.create(&service, 20, None).await.expect("create");
+            let mut reads = tokio::task::JoinSet::new();
+            for _ in 0..16 {
+                let (store, service) = (store.clone(), service.clone());
+                reads.spawn(async move { stored(&store, &service).await });
+            }
+            while let Some(read) = reads.join_next().await {
+                let found = read.expect("read task").expect("service is stored");
+                assert_eq!(found.id, service.id, "inline_reads = {inline}");
+            }
+            let page = store
+                .list(&service.project_id, None, 10)
+                .await
+                .expect("list");
+            assert_eq!(page.len(), 1, "inline_reads = {inline}");
+        }
+    }
 }
 
 mod outbox {

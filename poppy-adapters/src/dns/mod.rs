@@ -3,3 +3,7 @@
 
 #[cfg(feature = "dns-default")]
 pub mod default;
+#[cfg(feature = "dns-rackspace")]
+pub mod rackspace;
+#[cfg(feature = "dns-route53")]
+pub mod route53;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use poppy_core::clock::{now_ms, Millis};
 use poppy_core::model::{Claim, Job, ServiceId};
-use poppy_core::ports::{JobBoard, PortError};
+use poppy_core::ports::{JobBoard, JobStats, PortError};
 use rusqlite::{params, Connection, Row};
 use uuid::Uuid;
 
@@ -395,6 +395,27 @@ impl JobBoard for SqliteJobBoard {
                         format!("{n}"),
                     )
                 })
+            })
+            .await
+    }
+
+    async fn stats(&self) -> Result<Option<JobStats>, PortError> {
+        let now = now_ms();
+        self.db
+            .read("job board stats", move |c| {
+                let (queued, claimed, oldest): (i64, i64, Option<i64>) = c
+                    .prepare_cached(
+                        "SELECT COUNT(*), \
+                                COALESCE(SUM(CASE WHEN lease_until > ?1 THEN 1 ELSE 0 END), 0), \
+                                MIN(created_at) \
+                         FROM jobs WHERE state = 'queued'",
+                    )?
+                    .query_row([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                Ok(Some(JobStats {
+                    queued: u64::try_from(queued).unwrap_or(0),
+                    claimed: u64::try_from(claimed).unwrap_or(0),
+                    oldest_created_at: oldest,
+                }))
             })
             .await
     }

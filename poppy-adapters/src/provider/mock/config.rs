@@ -1,6 +1,7 @@
 //! Configuration of the mock provider: deterministic by default, with knobs
 //! that inject latency, failures and slow rollouts for tests and benches.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -84,6 +85,18 @@ pub struct MockProviderConfig {
     /// Seed of the random generator (jitter and failures), for reproducible
     /// runs; `None` seeds from the operating system.
     pub seed: Option<u64>,
+    /// Append one JSON line per call that changed the mock's state
+    /// (`create`, `update`, `delete`, `purge`) to this file, shared safely
+    /// by several processes: `{"op","service_id","provider_service_id",
+    /// "pid","at_ms"}`. For multi-process tests, which cannot look inside
+    /// each worker's in-memory table.
+    pub call_log: Option<PathBuf>,
+    /// Certificate provisioning (`certificates = { mode = "queued", … }`);
+    /// see [`super::MockCertificateConfig`].
+    pub certificates: super::MockCertificateConfig,
+    /// Whether the mock says it acts on `log_delivery` (it only records the
+    /// setting it receives with each `create`/`update`).
+    pub log_delivery: bool,
 }
 
 impl Default for MockProviderConfig {
@@ -97,6 +110,9 @@ impl Default for MockProviderConfig {
             fail_operations: None,
             deploy_polls: 0,
             seed: None,
+            call_log: None,
+            certificates: super::MockCertificateConfig::default(),
+            log_delivery: true,
         }
     }
 }
@@ -131,4 +147,6 @@ impl MockProviderConfig {
 pub enum MockConfigError {
     #[error("[providers] mock: failure_rate must be between 0.0 and 1.0, got {value}")]
     FailureRateOutOfRange { value: f64 },
+    #[error("[providers] mock: cannot open call_log {path}: {message}")]
+    CallLog { path: PathBuf, message: String },
 }

@@ -15,13 +15,22 @@
 //!   recreate: a real vendor cannot update a configuration it lost either,
 //!   and the flow then knows to fall back to `create`).
 //! - `purge` of a missing configuration is `NotFound`; `delete` of one is `Ok`.
+//! - With a `call_log`, the log is the state shared by every process that
+//!   appends to it: `update`, `purge` and `status` of a configuration this
+//!   process does not hold, but whose last logged change is a `create` or
+//!   `update` (another worker made it), find it instead of `NotFound`. So a
+//!   service created by one worker process can be patched by another, as
+//!   with a real vendor.
 //! - `is_alive` is always `true`; failures are injected only into the
 //!   operations named by [`MockOperation`], and always before any state
 //!   changes, so a retried call behaves as if the failed one never happened.
 
+mod certificates;
 mod config;
 
 use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::Write;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -35,6 +44,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
+pub use certificates::{CertificateMode, MockCertificate, MockCertificateConfig, MockCertificates};
 pub use config::{FailureKind, MockConfigError, MockOperation, MockProviderConfig};
 
 /// The provider's name: in flavors, in provider details and in errors.
@@ -79,6 +89,10 @@ pub struct MockProvider {
     rng: Mutex<StdRng>,
     /// Keyed by provider service id.
     configurations: Mutex<HashMap<String, MockConfiguration>>,
+    /// `config.call_log`, opened for appending.
+    call_log: Option<Mutex<File>>,
+    /// Certificate provisioning, shared with [`CdnProvider::certificates`].
+    certificates: std::sync::Arc<MockCertificates>,
 }
 
 impl Default for MockProvider {
@@ -93,10 +107,26 @@ impl MockProvider {
     /// A provider with `config`, after checking it.
     pub fn build(config: MockProviderConfig) -> Result<Self, MockConfigError> {
         config.validate()?;
-        Ok(Self::with_valid_config(config))
+        let call_log = match &config.call_log {
+            None => None,
+            Some(path) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| MockConfigError::CallLog {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?,
+            ),
+        };
+        let mut provider = Self::with_valid_config(config);
+        provider.call_log = call_log.map(Mutex::new);
+        Ok(provider)
     }
 
     fn with_valid_config(config: MockProviderConfig) -> Self {
+        let certificates = std::sync::Arc::new(MockCertificates::new(config.certificates.clone()));
         let rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
@@ -104,8 +134,15 @@ impl MockProvider {
         Self {
             config,
             rng: Mutex::new(rng),
+            certificates,
             configurations: Mutex::new(HashMap::new()),
+            call_log: None,
         }
+    }
+
+    /// The certificate provisioning of this provider, for inspection.
+    pub fn certificate_state(&self) -> &MockCertificates {
+        &self.certificates
     }
 
     /// The configuration this provider runs with.
@@ -177,6 +214,56 @@ impl MockProvider {
         }
     }
 
+    /// Appends a line for a call that changed state to `call_log`. One
+    /// `write` of a whole line on a file opened for appending, so lines of
+    /// several processes do not interleave. A failed write is only logged:
+    /// the log is a test aid, not the provider's state.
+    fn record(&self, operation: MockOperation, service: &Service, provider_service_id: &str) {
+        let Some(file) = &self.call_log else {
+            return;
+        };
+        let mut line = serde_json::json!({
+            "op": operation.as_str(),
+            "service_id": service.id,
+            "provider_service_id": provider_service_id,
+            "pid": std::process::id(),
+            "at_ms": poppy_core::clock::now_ms(),
+        })
+        .to_string();
+        line.push('\n');
+        let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(error) = file.write_all(line.as_bytes()) {
+            tracing::warn!(%error, "mock provider: cannot append to call_log");
+        }
+    }
+
+    /// Whether `call_log` shows `provider_service_id` as live: its last
+    /// logged change is a `create` or `update`. `false` without a log, or
+    /// when it cannot be read (a test aid, never an error of the provider).
+    fn live_in_call_log(&self, provider_service_id: &str) -> bool {
+        let Some(path) = &self.config.call_log else {
+            return false;
+        };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return false;
+        };
+        let mut live = false;
+        for line in text.lines() {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if entry["provider_service_id"].as_str() != Some(provider_service_id) {
+                continue;
+            }
+            match entry["op"].as_str() {
+                Some("create" | "update") => live = true,
+                Some("delete") => live = false,
+                _ => {}
+            }
+        }
+        live
+    }
+
     fn rollout_status(&self) -> ProviderStatus {
         if self.config.deploy_polls > 0 {
             ProviderStatus::DeployInProgress
@@ -199,7 +286,9 @@ impl MockProvider {
         let mut table = self.table();
         let (pushes, purges) = match table.remove(provider_service_id) {
             Some(previous) => (previous.pushes, previous.purges),
-            None if must_exist => return Err(not_found(provider_service_id)),
+            None if must_exist && !self.live_in_call_log(provider_service_id) => {
+                return Err(not_found(provider_service_id))
+            }
             None => (0, Vec::new()),
         };
         let configuration = MockConfiguration {
@@ -284,7 +373,7 @@ impl CdnProvider for MockProvider {
             purge_all: true,
             hard_purge: true,
             soft_purge: true,
-            certificates: false,
+            certificates: self.config.certificates.enabled,
         }
     }
 
@@ -295,7 +384,9 @@ impl CdnProvider for MockProvider {
     async fn create(&self, service: &Service) -> Result<ProviderDeployment, PortError> {
         self.simulate(MockOperation::Create).await?;
         let id = Self::provider_service_id(&service.id);
-        self.push(&id, service, false)
+        let deployment = self.push(&id, service, false)?;
+        self.record(MockOperation::Create, service, &id);
+        Ok(deployment)
     }
 
     async fn update(
@@ -304,37 +395,64 @@ impl CdnProvider for MockProvider {
         service: &Service,
     ) -> Result<ProviderDeployment, PortError> {
         self.simulate(MockOperation::Update).await?;
-        self.push(provider_service_id, service, true)
+        let deployment = self.push(provider_service_id, service, true)?;
+        self.record(MockOperation::Update, service, provider_service_id);
+        Ok(deployment)
     }
 
-    async fn delete(&self, provider_service_id: &str, _service: &Service) -> Result<(), PortError> {
+    async fn delete(&self, provider_service_id: &str, service: &Service) -> Result<(), PortError> {
         self.simulate(MockOperation::Delete).await?;
         self.table().remove(provider_service_id);
+        self.record(MockOperation::Delete, service, provider_service_id);
         Ok(())
     }
 
     async fn purge(
         &self,
         provider_service_id: &str,
-        _service: &Service,
+        service: &Service,
         target: &PurgeTarget,
         hard: bool,
     ) -> Result<(), PortError> {
         self.simulate(MockOperation::Purge).await?;
-        let mut table = self.table();
-        let configuration = table
-            .get_mut(provider_service_id)
-            .ok_or_else(|| not_found(provider_service_id))?;
-        configuration.purges.push(MockPurge {
-            target: target.clone(),
-            hard,
-        });
+        {
+            let mut table = self.table();
+            if !table.contains_key(provider_service_id)
+                && self.live_in_call_log(provider_service_id)
+            {
+                table.insert(
+                    provider_service_id.to_owned(),
+                    MockConfiguration {
+                        provider_service_id: provider_service_id.to_owned(),
+                        service_id: service.id,
+                        project_id: service.project_id.clone(),
+                        spec: service.spec.clone(),
+                        links: service.spec.domains.iter().map(link).collect(),
+                        pushes: 0,
+                        purges: Vec::new(),
+                        polls_remaining: 0,
+                    },
+                );
+            }
+            let configuration = table
+                .get_mut(provider_service_id)
+                .ok_or_else(|| not_found(provider_service_id))?;
+            configuration.purges.push(MockPurge {
+                target: target.clone(),
+                hard,
+            });
+        }
+        self.record(MockOperation::Purge, service, provider_service_id);
         Ok(())
     }
 
     async fn status(&self, provider_service_id: &str) -> Result<ProviderStatus, PortError> {
         self.simulate(MockOperation::Status).await?;
         let mut table = self.table();
+        if !table.contains_key(provider_service_id) && self.live_in_call_log(provider_service_id) {
+            // Another process made it; its rollout is that process's.
+            return Ok(ProviderStatus::Deployed);
+        }
         let configuration = table
             .get_mut(provider_service_id)
             .ok_or_else(|| not_found(provider_service_id))?;
@@ -344,5 +462,111 @@ impl CdnProvider for MockProvider {
         } else {
             Ok(ProviderStatus::Deployed)
         }
+    }
+
+    fn certificates(&self) -> Option<std::sync::Arc<dyn poppy_core::ports::CertificateProvider>> {
+        self.config.certificates.enabled.then(|| {
+            self.certificates.clone() as std::sync::Arc<dyn poppy_core::ports::CertificateProvider>
+        })
+    }
+
+    fn supports_log_delivery(&self) -> bool {
+        self.config.log_delivery
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poppy_core::testkit::fixtures;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_call_log_gets_a_line_per_state_change() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("calls.jsonl");
+        let config = MockProviderConfig {
+            call_log: Some(path.clone()),
+            ..MockProviderConfig::default()
+        };
+        let provider = MockProvider::build(config.clone()).expect("builds");
+        let service = fixtures::service(&ProjectId::random());
+        let id = provider
+            .create(&service)
+            .await
+            .expect("create")
+            .provider_service_id;
+        provider.status(&id).await.expect("status");
+        provider.delete(&id, &service).await.expect("delete");
+        // A second provider (another process, in a cluster) appends.
+        let other = MockProvider::build(config).expect("builds");
+        other.create(&service).await.expect("create");
+
+        let text = std::fs::read_to_string(&path).expect("read log");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        let ops: Vec<&str> = lines
+            .iter()
+            .map(|l| l["op"].as_str().unwrap_or("?"))
+            .collect();
+        assert_eq!(
+            ops,
+            ["create", "delete", "create"],
+            "status changes nothing"
+        );
+        for line in &lines {
+            assert_eq!(line["service_id"], service.id.to_string());
+            assert_eq!(line["provider_service_id"], id);
+            assert_eq!(line["pid"], std::process::id());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_configuration_another_process_logged_can_be_updated_and_purged() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = MockProviderConfig {
+            call_log: Some(dir.path().join("calls.jsonl")),
+            ..MockProviderConfig::default()
+        };
+        let creator = MockProvider::build(config.clone()).expect("builds");
+        let service = fixtures::service(&ProjectId::random());
+        let id = creator
+            .create(&service)
+            .await
+            .expect("create")
+            .provider_service_id;
+
+        // Another worker process: an empty table, the same log.
+        let other = MockProvider::build(config.clone()).expect("builds");
+        other.update(&id, &service).await.expect("update finds it");
+        assert_eq!(
+            other.status(&id).await.expect("status"),
+            ProviderStatus::Deployed
+        );
+        other
+            .purge(&id, &service, &PurgeTarget::All, true)
+            .await
+            .expect("purge finds it");
+        other.delete(&id, &service).await.expect("delete");
+
+        // Deleted per the log: a third process does not find it.
+        let third = MockProvider::build(config).expect("builds");
+        let err = third.update(&id, &service).await.expect_err("gone");
+        assert!(matches!(err, PortError::NotFound(_)), "{err:?}");
+        // Without a log nothing is shared.
+        let alone = MockProvider::default();
+        assert!(alone.update(&id, &service).await.is_err());
+    }
+
+    #[test]
+    fn an_unwritable_call_log_is_a_configuration_error() {
+        let config = MockProviderConfig {
+            call_log: Some(std::path::PathBuf::from("/nonexistent-dir/calls.jsonl")),
+            ..MockProviderConfig::default()
+        };
+        let err = MockProvider::build(config).expect_err("cannot open");
+        assert!(err.to_string().contains("call_log"), "{err}");
     }
 }

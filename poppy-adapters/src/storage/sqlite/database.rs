@@ -9,16 +9,22 @@ use std::time::{Duration, Instant};
 use poppy_core::ports::PortError;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, OwnedMutexGuard, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 
 use super::error::{Fail, SqliteError};
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` holds how
 /// many have been applied. Append only: never edit or reorder a shipped file.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        "0002_certificates",
+        include_str!("../../../migrations/sqlite/0002_certificates.sql"),
+    ),
+];
 
 /// The schema version this build migrates databases to.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -43,6 +49,12 @@ pub struct SqliteOptions {
     pub statement_cache: usize,
     /// Create missing parent directories of the database file.
     pub create_dirs: bool,
+    /// Run a read on the calling task's thread when a reader connection is
+    /// idle, instead of handing it to tokio's blocking pool. Reads are single
+    /// indexed statements served from the page cache and `mmap`, shorter
+    /// than the two thread wake-ups of the hand-off; turn it off when the
+    /// database lives on storage slow enough that a read can block for long.
+    pub inline_reads: bool,
 }
 
 impl Default for SqliteOptions {
@@ -54,6 +66,7 @@ impl Default for SqliteOptions {
             mmap_size: 256 * 1024 * 1024,
             statement_cache: 64,
             create_dirs: true,
+            inline_reads: true,
         }
     }
 }
@@ -92,7 +105,9 @@ impl SqliteOptions {
 /// File-backed databases run in WAL mode with one writer connection (every
 /// write is a `BEGIN IMMEDIATE` transaction, so several processes can share
 /// the file) and a pool of reader connections that never wait for the
-/// writer. All SQLite calls run on tokio's blocking pool.
+/// writer. Writes run on a thread of their own, one after the other; reads
+/// run on tokio's blocking pool, or on the calling thread when
+/// [`SqliteOptions::inline_reads`] is on and a reader is idle.
 ///
 /// Cheap to clone; clones share the connections.
 #[derive(Clone)]
@@ -103,11 +118,14 @@ pub struct SqliteDatabase {
 pub(crate) struct Inner {
     location: String,
     path: Option<PathBuf>,
-    writer: Arc<tokio::sync::Mutex<Connection>>,
+    /// Queue of the writer thread, which owns the writer connection.
+    writer: Writer,
     /// `None` for an in-memory database: its only connection is the writer.
     readers: Option<ReaderPool>,
     /// Woken when a job may have become claimable in this process.
     pub(crate) work: Notify,
+    /// [`SqliteOptions::inline_reads`].
+    inline_reads: bool,
 }
 
 struct ReaderPool {
@@ -184,7 +202,7 @@ impl SqliteDatabase {
             idle.push(reader);
         }
         let permits = Arc::new(Semaphore::new(idle.len()));
-        Ok(Self::from_parts(
+        Self::from_parts(
             location,
             Some(path.to_owned()),
             writer,
@@ -192,7 +210,8 @@ impl SqliteDatabase {
                 idle: Mutex::new(idle),
                 permits,
             }),
-        ))
+            options.inline_reads,
+        )
     }
 
     /// [`SqliteDatabase::open`] on tokio's blocking pool.
@@ -221,7 +240,7 @@ impl SqliteDatabase {
         let conn = Connection::open_in_memory().map_err(open_err)?;
         configure(&conn, &SqliteOptions::default()).map_err(open_err)?;
         migrate(&conn, &location, Instant::now())?;
-        Ok(Self::from_parts(location, None, conn, None))
+        Self::from_parts(location, None, conn, None, false)
     }
 
     fn from_parts(
@@ -229,16 +248,18 @@ impl SqliteDatabase {
         path: Option<PathBuf>,
         writer: Connection,
         readers: Option<ReaderPool>,
-    ) -> Self {
-        Self {
+        inline_reads: bool,
+    ) -> Result<Self, SqliteError> {
+        Ok(Self {
             inner: Arc::new(Inner {
+                writer: Writer::start(writer, &location)?,
                 location,
                 path,
-                writer: Arc::new(tokio::sync::Mutex::new(writer)),
                 readers,
                 work: Notify::new(),
+                inline_reads,
             }),
-        }
+        })
     }
 
     /// The database file, `None` when in memory.
@@ -291,16 +312,28 @@ impl SqliteDatabase {
     }
 
     /// Runs `f` on a reader connection (outside any explicit transaction: a
-    /// single statement is its own consistent snapshot).
+    /// single statement is its own consistent snapshot): right here when a
+    /// reader is idle and [`SqliteOptions::inline_reads`] is on, otherwise
+    /// on the blocking pool once a reader frees up.
     pub(crate) async fn read<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
     {
         let Some(pool) = &self.inner.readers else {
-            let writer = self.inner.writer.clone().lock_owned().await;
-            return run_blocking(op, move || f(&writer)).await;
+            return self.inner.writer.run(op, move |conn| f(conn)).await;
         };
+        if self.inner.inline_reads {
+            if let Ok(permit) = pool.permits.clone().try_acquire_owned() {
+                // Declared first, dropped last, as below.
+                let _permit = permit;
+                let checkout = Checkout::take(pool);
+                return match checkout.conn.as_ref() {
+                    Some(conn) => f(conn).map_err(|e| e.into_port(op)),
+                    None => Err(task_error(op, "no idle reader despite a permit")),
+                };
+            }
+        }
         let permit = pool
             .permits
             .clone()
@@ -331,8 +364,64 @@ impl SqliteDatabase {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, Fail> + Send + 'static,
     {
-        let writer = self.inner.writer.clone().lock_owned().await;
-        run_blocking(op, move || write_tx(writer, f)).await
+        self.inner
+            .writer
+            .run(op, move |conn| write_tx(conn, f))
+            .await
+    }
+}
+
+/// A job for the writer thread.
+type WriteJob = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// The writer connection on a thread of its own, fed by a queue.
+///
+/// Writes are serialised on one connection anyway; a dedicated thread runs
+/// them back to back, where a mutex plus a blocking-pool task per write
+/// left the connection idle between writes while the next waiter was
+/// woken, scheduled and handed to a pool thread. The thread ends when the
+/// last [`SqliteDatabase`] clone is dropped (the queue closes).
+struct Writer {
+    queue: std::sync::mpsc::Sender<WriteJob>,
+}
+
+impl Writer {
+    fn start(mut conn: Connection, location: &str) -> Result<Self, SqliteError> {
+        let (queue, jobs) = std::sync::mpsc::channel::<WriteJob>();
+        std::thread::Builder::new()
+            .name("poppy-sqlite-writer".to_owned())
+            .spawn(move || {
+                while let Ok(job) = jobs.recv() {
+                    // A panicking job drops its reply (its caller gets an
+                    // error) and rolls its transaction back; the next runs.
+                    let _ =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn)));
+                }
+            })
+            .map_err(|e| SqliteError::Task {
+                op: "start the writer thread",
+                message: format!("{location}: {e}"),
+            })?;
+        Ok(Self { queue })
+    }
+
+    /// Runs `f` on the writer connection, after the writes queued before it.
+    async fn run<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, Fail> + Send + 'static,
+    {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        let job: WriteJob = Box::new(move |conn| {
+            let _ = reply.send(f(conn));
+        });
+        self.queue
+            .send(job)
+            .map_err(|_| task_error(op, "the writer thread has stopped"))?;
+        match result.await {
+            Ok(outcome) => outcome.map_err(|e| e.into_port(op)),
+            Err(_) => Err(task_error(op, "the write panicked")),
+        }
     }
 }
 
@@ -367,7 +456,7 @@ impl Drop for Checkout<'_> {
 }
 
 fn write_tx<T>(
-    mut writer: OwnedMutexGuard<Connection>,
+    writer: &mut Connection,
     f: impl FnOnce(&Transaction<'_>) -> Result<T, Fail>,
 ) -> Result<T, Fail> {
     let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;

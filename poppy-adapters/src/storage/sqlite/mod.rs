@@ -18,10 +18,12 @@
 //! write is a `BEGIN IMMEDIATE` transaction and no correctness depends on
 //! in-process state.
 
+mod certificates;
 mod database;
 mod error;
 mod store;
 
+pub use certificates::SqliteCertificateStore;
 pub use database::{SqliteDatabase, SqliteOptions, SCHEMA_VERSION};
 pub use error::SqliteError;
 pub use store::{sql, SqliteStore};
