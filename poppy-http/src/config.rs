@@ -2,11 +2,23 @@
 
 use std::time::Duration;
 
+use crate::metrics::Metrics;
+
 /// Default largest request body: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Default time a request may take before it is answered with 504.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default longest time a client may take to send a request's line and
+/// headers, and to start its next request on a kept-alive connection.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default most header fields in one request (hyper's own default).
+pub const DEFAULT_MAX_HEADERS: usize = 100;
+
+/// Default largest request line plus headers, in bytes.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// How the transport behaves; [`Default`] gives the values of the reference.
 ///
@@ -22,6 +34,22 @@ pub struct HttpConfig {
     /// Append `/<X-Project-ID>` to the base URL of links (the original's
     /// `project_id_in_url`). `Location` headers of services never carry it.
     pub project_id_in_url: bool,
+    /// Where request metrics are recorded and what `GET /metrics` exposes;
+    /// `None` gives the router a registry of its own.
+    pub metrics: Option<Metrics>,
+    /// Who may call the operator endpoints (`/v1.0/admin/…`); others get
+    /// 403. The default lets every caller in, as the reference did.
+    pub operator: crate::operator::OperatorAuth,
+    /// Used by [`crate::serve`]: a connection whose request line and headers
+    /// do not arrive in full within this time (slowloris), or that stays
+    /// idle this long between requests, is closed.
+    pub header_read_timeout: Duration,
+    /// Used by [`crate::serve`]: a request with more header fields gets 431
+    /// and the connection is closed.
+    pub max_headers: usize,
+    /// Used by [`crate::serve`]: a request whose line and headers are
+    /// larger (in bytes) gets 431 and the connection is closed.
+    pub max_header_bytes: usize,
 }
 
 impl Default for HttpConfig {
@@ -30,6 +58,11 @@ impl Default for HttpConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             project_id_in_url: false,
+            metrics: None,
+            operator: crate::operator::OperatorAuth::default(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_headers: DEFAULT_MAX_HEADERS,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
     }
 }

@@ -14,6 +14,9 @@ pub(crate) const INVALID_JSON: &str = "Invalid JSON string";
 pub(crate) const NOT_FOUND: &str = "The resource could not be found.";
 pub(crate) const METHOD_NOT_ALLOWED: &str = "The method is not allowed for the requested URL.";
 
+/// Most field errors an answer lists (its `message` gives the total).
+pub(crate) const MAX_LISTED_FIELD_ERRORS: usize = 100;
+
 /// An error answer. Built from a core [`Error`] (status from its
 /// [`ErrorKind`]) or by the transport itself (413, 415, 404 routes…).
 #[derive(Debug)]
@@ -107,8 +110,16 @@ impl From<Error> for ApiError {
         }
         Self {
             status,
+            // The message counts every error; the list stops at a bound so
+            // a body of many bad items cannot make an answer many times
+            // its own size.
             message: error.to_string(),
-            errors: error.field_errors().to_vec(),
+            errors: error
+                .field_errors()
+                .iter()
+                .take(MAX_LISTED_FIELD_ERRORS)
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -183,6 +194,16 @@ mod tests {
         for (error, status) in cases {
             assert_eq!(ApiError::from(error).status(), status);
         }
+    }
+
+    #[test]
+    fn field_errors_listed_are_bounded_and_the_message_counts_them_all() {
+        let many: Vec<FieldError> = (0..1000)
+            .map(|i| FieldError::new(format!("/domains/{i}"), "must be an object"))
+            .collect();
+        let e = ApiError::from(Error::Validation(many));
+        assert_eq!(e.errors.len(), MAX_LISTED_FIELD_ERRORS);
+        assert!(e.message.contains("999 more errors"), "{}", e.message);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The middleware stack, outermost first:
-//! request id → trace → catch-panic → timeout → body limit → path
+//! request id → metrics → trace → catch-panic → timeout → body limit → path
 //! normalisation → routes.
 //!
 //! The stack wraps the whole routing `Router` (rather than being added with
@@ -27,6 +27,7 @@ use tracing::Span;
 
 use crate::config::HttpConfig;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 /// The request id header, generated when absent and echoed in the response.
 pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -39,10 +40,11 @@ pub(crate) struct MountPrefix(pub(crate) String);
 
 /// Wraps the routing `Router` in the stack and returns a `Router` again, so
 /// embedders can nest, merge or layer it like any other.
-pub(crate) fn wrap(routes: Router, config: &HttpConfig) -> Router {
+pub(crate) fn wrap(routes: Router, config: &HttpConfig, metrics: Metrics) -> Router {
     let stack = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeRequestUuid))
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
+        .layer(from_fn_with_state(metrics, crate::metrics::record))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(RequestSpan)

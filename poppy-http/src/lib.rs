@@ -12,7 +12,8 @@
 //! - `/v1.0/123456/services` is `/v1.0/services`: an all-digit segment after
 //!   `/v1.0` is dropped before routing; so are trailing slashes.
 //! - Errors are `{"message": "..."}`, plus `"errors": [{"path", "message"}]`
-//!   listing every field error of a validation failure. Internal errors are
+//!   listing the field errors of a validation failure (the first 100; the
+//!   message counts them all). Internal errors are
 //!   logged and answered with an opaque message.
 //! - Bodies are JSON: a `Content-Type` that is present and not JSON → 415;
 //!   unparsable → 400 `Invalid JSON string`; larger than
@@ -22,9 +23,12 @@
 //!   path, request id, status, latency).
 //! - A handler that panics gives 500; one that runs longer than
 //!   [`HttpConfig::request_timeout`] gives 504.
+//! - `GET /v1.0/openapi.json` is the OpenAPI 3.1 document of every route
+//!   ([`openapi`]), `GET /metrics` the Prometheus metrics ([`metrics`]);
+//!   neither needs `X-Project-ID`.
 //!
-//! Layer order, outermost first: request id → trace → catch-panic → timeout
-//! → body limit → routing.
+//! Layer order, outermost first: request id → metrics → trace → catch-panic
+//! → timeout → body limit → routing.
 //!
 //! # Links and mounting
 //!
@@ -45,6 +49,15 @@
 //! The prefix is found by comparing axum's `OriginalUri` with the path the
 //! router sees; a middleware of the embedder that rewrites the URI before
 //! the outer router breaks that comparison, and links then carry no prefix.
+//!
+//! # Operator endpoints
+//!
+//! The `/v1.0/admin/…` routes answer 403 to callers that
+//! [`HttpConfig::operator`] does not recognise as operators (see
+//! [`OperatorAuth`]: a role header such as Keystone's `X-Roles`, and/or an
+//! operator token). [`HttpConfig::default`] lets every caller in, as the
+//! reference did; the `poppy` server's default configuration asks for
+//! `X-Roles: admin`.
 //!
 //! # Authentication hook
 //!
@@ -78,8 +91,12 @@ mod config;
 mod error;
 mod extract;
 mod layers;
+pub mod metrics;
+pub mod openapi;
+mod operator;
 mod render;
 mod routes;
+mod server;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -95,24 +112,33 @@ use poppy_core::ports::{Api, Shutdown, Transport};
 use tokio::net::TcpListener;
 use tower::{Layer, Service};
 
-pub use config::{HttpConfig, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT};
+pub use config::{
+    HttpConfig, DEFAULT_BODY_LIMIT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_HEADERS,
+    DEFAULT_MAX_HEADER_BYTES, DEFAULT_REQUEST_TIMEOUT,
+};
+pub use metrics::Metrics;
+pub use openapi::openapi;
+pub use operator::OperatorAuth;
 
 /// What every handler gets.
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) api: Api,
     pub(crate) config: Arc<HttpConfig>,
+    pub(crate) metrics: Metrics,
 }
 
 /// The API as a nestable axum [`Router`] (state inside, middleware stack
 /// included).
 pub fn router(api: Api, config: HttpConfig) -> Router {
     let config = Arc::new(config);
+    let metrics = config.metrics.clone().unwrap_or_default();
     let routes = routes::routes(AppState {
         api,
         config: config.clone(),
+        metrics: metrics.clone(),
     });
-    layers::wrap(routes, &config)
+    layers::wrap(routes, &config, metrics)
 }
 
 /// [`router`] with the embedder's `layer` (authentication, quotas, audit…)
@@ -127,16 +153,21 @@ where
     <L::Service as Service<Request>>::Future: Send + 'static,
 {
     let config = Arc::new(config);
+    let metrics = config.metrics.clone().unwrap_or_default();
     let routes = routes::routes(AppState {
         api,
         config: config.clone(),
+        metrics: metrics.clone(),
     })
     .layer(layer);
-    layers::wrap(routes, &config)
+    layers::wrap(routes, &config, metrics)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, then stops
-/// accepting connections and returns once in-flight requests have finished.
+/// Serves the API on `listener` (HTTP/1.1) until `shutdown` resolves, then
+/// stops accepting connections and returns once in-flight requests have
+/// finished. Slow and flooding clients are bounded by
+/// [`HttpConfig::header_read_timeout`], [`HttpConfig::max_headers`] and
+/// [`HttpConfig::max_header_bytes`] (431 or a closed connection).
 pub async fn serve(
     listener: TcpListener,
     api: Api,
@@ -146,9 +177,21 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "poppy http transport listening");
     }
-    axum::serve(listener, router(api, config))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = router(api, config.clone());
+    server::serve(listener, app, &config, shutdown).await
+}
+
+/// Serves any axum [`Router`] (an embedder's application with Poppy's
+/// [`router`] nested in it) the way [`serve`] does: HTTP/1.1 with the
+/// header timeout and header limits of `config`, graceful shutdown. Only
+/// those fields of `config` are used here.
+pub async fn serve_router(
+    listener: TcpListener,
+    app: Router,
+    config: &HttpConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    server::serve(listener, app, config, shutdown).await
 }
 
 /// The HTTP transport as the core's [`Transport`]: owns a bound listener and

@@ -7,13 +7,15 @@ use poppy_core::model::{
 use poppy_core::ports::{ComponentHealth, HealthReport, ServicePage};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::extract::Links;
 
 /// `{"href", "rel"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Link {
     href: String,
+    #[schema(value_type = crate::openapi::schema::LinkRel)]
     rel: &'static str,
 }
 
@@ -43,26 +45,9 @@ pub(crate) fn encode_uri(uri: &str) -> String {
     out
 }
 
-/// The original escaped tenant strings for HTML (`cgi.escape`: `&`, `<`, `>`).
-fn escape(text: &str) -> String {
-    if !text.contains(['&', '<', '>']) {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 // ---------------------------------------------------------------- services
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ServiceView {
     name: String,
     id: String,
@@ -73,34 +58,39 @@ pub(crate) struct ServiceView {
     caching: Vec<CachingView>,
     flavor_id: String,
     log_delivery: LogDeliveryView,
+    #[schema(value_type = crate::openapi::schema::ServiceStatus)]
     status: &'static str,
     errors: Vec<MessageView>,
     links: Vec<Link>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct DomainView {
     domain: String,
+    #[schema(value_type = crate::openapi::schema::Protocol)]
     protocol: &'static str,
     /// Present (possibly `null`) only for https domains.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::openapi::schema::CertificateType>)]
     certificate: Option<Option<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::openapi::schema::CertificateStatus)]
     certificate_status: Option<&'static str>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct OriginView {
     origin: String,
     port: u16,
     ssl: bool,
     rules: Vec<RuleView>,
+    #[schema(value_type = crate::openapi::schema::HostHeaderType)]
     hostheadertype: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     hostheadervalue: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct RuleView {
     name: String,
     request_url: String,
@@ -116,7 +106,7 @@ struct RuleView {
     geography: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct CachingView {
     name: String,
     ttl: u32,
@@ -124,28 +114,29 @@ struct CachingView {
     rules: Vec<RuleView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct RestrictionView {
     name: String,
+    #[schema(value_type = crate::openapi::schema::Access)]
     access: &'static str,
     rules: Vec<RuleView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct LogDeliveryView {
     enabled: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct MessageView {
     message: String,
 }
 
 fn rule_view(rule: &Rule) -> RuleView {
-    let opt = |v: &Option<String>| v.as_deref().map(escape);
+    let opt = |v: &Option<String>| v.as_deref().map(str::to_owned);
     RuleView {
-        name: escape(&rule.name),
-        request_url: escape(&rule.request_url),
+        name: rule.name.clone(),
+        request_url: rule.request_url.clone(),
         http_host: opt(&rule.http_host),
         http_method: opt(&rule.http_method),
         client_ip: opt(&rule.client_ip),
@@ -160,7 +151,7 @@ fn rules_view(rules: &[Rule]) -> Vec<RuleView> {
 
 fn origin_view(origin: &Origin) -> OriginView {
     OriginView {
-        origin: escape(&origin.origin),
+        origin: origin.origin.clone(),
         port: origin.port,
         ssl: origin.ssl,
         rules: rules_view(&origin.rules),
@@ -171,7 +162,7 @@ fn origin_view(origin: &Origin) -> OriginView {
 
 fn caching_view(rule: &CachingRule) -> CachingView {
     CachingView {
-        name: escape(&rule.name),
+        name: rule.name.clone(),
         ttl: rule.ttl,
         rules: rules_view(&rule.rules),
     }
@@ -179,7 +170,7 @@ fn caching_view(rule: &CachingRule) -> CachingView {
 
 fn restriction_view(restriction: &Restriction) -> RestrictionView {
     RestrictionView {
-        name: escape(&restriction.name),
+        name: restriction.name.clone(),
         access: restriction.access.as_str(),
         rules: rules_view(&restriction.rules),
     }
@@ -209,7 +200,7 @@ fn certificate_status(service: &Service, domain: &Domain) -> &'static str {
 fn domain_view(service: &Service, domain: &Domain) -> DomainView {
     let https = domain.protocol == Protocol::Https;
     DomainView {
-        domain: escape(&domain.domain),
+        domain: domain.domain.clone(),
         protocol: domain.protocol.as_str(),
         certificate: https.then(|| domain.certificate.map(|c| c.as_str())),
         certificate_status: https.then(|| certificate_status(service, domain)),
@@ -248,7 +239,7 @@ impl ServiceView {
             }
         }
         Self {
-            name: escape(&spec.name),
+            name: spec.name.clone(),
             id: service.id.to_string(),
             project_id: service.project_id.to_string(),
             domains: spec
@@ -271,7 +262,7 @@ impl ServiceView {
 }
 
 /// `GET /services`: `{"links": [next?], "services": [...]}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ServiceListView {
     links: Vec<Link>,
     services: Vec<ServiceView>,
@@ -298,16 +289,17 @@ impl ServiceListView {
 
 // ----------------------------------------------------------------- flavors
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct FlavorView {
     id: String,
     providers: Vec<FlavorProviderView>,
+    /// Whatever the flavor was created with.
     #[serde(skip_serializing_if = "Option::is_none")]
     limits: Option<serde_json::Value>,
     links: Vec<Link>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct FlavorProviderView {
     provider: String,
     links: Vec<Link>,
@@ -334,7 +326,7 @@ impl FlavorView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct FlavorListView {
     flavors: Vec<FlavorView>,
 }
@@ -359,8 +351,9 @@ fn online(up: bool) -> &'static str {
 }
 
 /// `GET /health/{kind}/{name}`: `{"online": "true"|"false"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ComponentView {
+    #[schema(value_type = crate::openapi::schema::Online)]
     online: &'static str,
 }
 
@@ -372,8 +365,9 @@ impl ComponentView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct ComponentEntry {
+    #[schema(value_type = crate::openapi::schema::Online)]
     online: &'static str,
     /// One link object, not a list (as the original).
     links: Link,
@@ -394,11 +388,15 @@ impl<V: Serialize> Serialize for OrderedMap<V> {
 }
 
 /// `GET /health` (§2.5): components keyed by their lower-case name.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct HealthView {
+    #[schema(value_type = std::collections::BTreeMap<String, ComponentEntry>)]
     dns: OrderedMap<ComponentEntry>,
+    #[schema(value_type = std::collections::BTreeMap<String, ComponentEntry>)]
     storage: OrderedMap<ComponentEntry>,
+    #[schema(value_type = std::collections::BTreeMap<String, ComponentEntry>)]
     distributed_task: OrderedMap<ComponentEntry>,
+    #[schema(value_type = std::collections::BTreeMap<String, ComponentEntry>)]
     providers: OrderedMap<ComponentEntry>,
 }
 
@@ -433,7 +431,7 @@ impl HealthView {
 // ------------------------------------------------------------------- admin
 
 /// `GET /admin/domains?provider_url=…`: `[{"domain_name": …}]`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DomainNameView {
     domain_name: String,
 }
@@ -445,7 +443,7 @@ impl DomainNameView {
 }
 
 /// `GET /admin/limits/{project}`: `{"limit": n}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct LimitView {
     limit: u32,
 }
@@ -467,11 +465,5 @@ mod tests {
             "http://h:80/v1.0/flavors/a-b_c.d~e?x=1&y=[2]"
         );
         assert_eq!(encode_uri("/flavors/a b%é"), "/flavors/a%20b%25%C3%A9");
-    }
-
-    #[test]
-    fn escape_html() {
-        assert_eq!(escape("a & <b>"), "a &amp; &lt;b&gt;");
-        assert_eq!(escape("plain"), "plain");
     }
 }

@@ -11,10 +11,16 @@ mod support;
 mod admin;
 #[path = "http/flavors.rs"]
 mod flavors;
+#[path = "http/fuzz.rs"]
+mod fuzz;
 #[path = "http/health.rs"]
 mod health;
 #[path = "http/home.rs"]
 mod home;
+#[path = "http/metrics.rs"]
+mod metrics;
+#[path = "http/openapi.rs"]
+mod openapi;
 #[path = "http/render.rs"]
 mod render;
 #[path = "http/robustness.rs"]

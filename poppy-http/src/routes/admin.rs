@@ -13,6 +13,12 @@ use crate::render::{DomainNameView, LimitView, ServiceView};
 use crate::AppState;
 
 /// `GET /admin/services?status=` → 200 `[{"project_id", "service_id"}]`.
+#[utoipa::path(get, path = "/v1.0/admin/services", operation_id = "adminServicesByStatus", tag = "admin",
+    params(crate::openapi::schema::StatusParams),
+    responses(
+        (status = 200, description = "Services in that status, any project", body = Vec<crate::openapi::schema::ServiceRef>),
+        (status = 400, description = "Unknown status", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn services_by_status(
     State(state): State<AppState>,
     _project: Project,
@@ -28,6 +34,13 @@ pub(crate) async fn services_by_status(
 }
 
 /// `POST /admin/services/action` → 202, empty.
+#[utoipa::path(post, path = "/v1.0/admin/services/action", operation_id = "adminServiceAction", tag = "admin",
+    request_body(content = crate::openapi::schema::ServiceActionRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Action queued"),
+        (status = 400, description = "Invalid body", body = crate::openapi::schema::ErrorBody),
+        (status = 404, description = "No service holds the domain", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn service_action(
     State(state): State<AppState>,
     _project: Project,
@@ -39,6 +52,14 @@ pub(crate) async fn service_action(
 
 /// `POST /admin/services/status` → 201 when statuses were set, 202 when a
 /// stuck create was re-driven; both empty.
+#[utoipa::path(post, path = "/v1.0/admin/services/status", operation_id = "adminSetServiceStatus", tag = "admin",
+    request_body(content = crate::openapi::schema::ServiceStatusRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Statuses set"),
+        (status = 202, description = "A stuck create was re-driven"),
+        (status = 400, description = "Invalid body", body = crate::openapi::schema::ErrorBody),
+        (status = 404, description = "No such service", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn set_service_status(
     State(state): State<AppState>,
     _project: Project,
@@ -51,6 +72,13 @@ pub(crate) async fn set_service_status(
 }
 
 /// `GET /admin/domains/{domain}` → 200 the owning service (any project).
+#[utoipa::path(get, path = "/v1.0/admin/domains/{domain_name}", operation_id = "adminServiceByDomain", tag = "admin",
+    params(("domain_name" = String, Path, description = "A domain of a service")),
+    responses(
+        (status = 200, description = "The service holding the domain, any project", body = ServiceView),
+        (status = 400, description = "Invalid domain", body = crate::openapi::schema::ErrorBody),
+        (status = 404, description = "No service holds the domain", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn service_by_domain(
     State(state): State<AppState>,
     _project: Project,
@@ -66,6 +94,12 @@ pub(crate) async fn service_by_domain(
 }
 
 /// `GET /admin/domains?provider_url=` → 200 `[{"domain_name"}]`.
+#[utoipa::path(get, path = "/v1.0/admin/domains", operation_id = "adminDomainsByProviderUrl", tag = "admin",
+    params(crate::openapi::schema::ProviderUrlParams),
+    responses(
+        (status = 200, description = "Domains served through that provider URL", body = Vec<DomainNameView>),
+        (status = 400, description = "Missing or invalid provider_url", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn domains_by_provider_url(
     State(state): State<AppState>,
     _project: Project,
@@ -82,6 +116,12 @@ pub(crate) async fn domains_by_provider_url(
 }
 
 /// `GET /admin/limits/{project}` → 200 `{"limit": n}`.
+#[utoipa::path(get, path = "/v1.0/admin/limits/{project_id}", operation_id = "adminGetLimit", tag = "admin",
+    params(("project_id" = String, Path, description = "The project")),
+    responses(
+        (status = 200, description = "The project's service limit", body = LimitView),
+        (status = 400, description = "Invalid project id", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn get_limit(
     State(state): State<AppState>,
     _project: Project,
@@ -92,6 +132,13 @@ pub(crate) async fn get_limit(
 }
 
 /// `PUT /admin/limits/{project}` `{"limit": n}` → 201, empty.
+#[utoipa::path(put, path = "/v1.0/admin/limits/{project_id}", operation_id = "adminSetLimit", tag = "admin",
+    params(("project_id" = String, Path, description = "The project")),
+    request_body(content = crate::openapi::schema::LimitRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Limit set"),
+        (status = 400, description = "Invalid project id or body", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn set_limit(
     State(state): State<AppState>,
     _project: Project,

@@ -10,6 +10,8 @@ use crate::render::{FlavorListView, FlavorView};
 use crate::AppState;
 
 /// `GET /flavors` → 200 `{"flavors": [...]}`.
+#[utoipa::path(get, path = "/v1.0/flavors", operation_id = "listFlavors", tag = "flavors",
+    responses((status = 200, description = "Every flavor", body = FlavorListView)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _project: Project,
@@ -23,6 +25,12 @@ pub(crate) async fn list(
 }
 
 /// `GET /flavors/{id}` → 200 flavor.
+#[utoipa::path(get, path = "/v1.0/flavors/{flavor_id}", operation_id = "getFlavor", tag = "flavors",
+    params(("flavor_id" = String, Path, description = "The flavor id")),
+    responses(
+        (status = 200, description = "The flavor", body = FlavorView),
+        (status = 404, description = "No such flavor", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     _project: Project,
@@ -37,6 +45,13 @@ pub(crate) async fn get(
 }
 
 /// `POST /flavors` → 201, `Location: {base_url}/flavors/{id}`, body the flavor.
+#[utoipa::path(post, path = "/v1.0/flavors", operation_id = "createFlavor", tag = "flavors",
+    request_body(content = crate::openapi::schema::FlavorRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = FlavorView,
+         headers(("Location" = String, description = "URL of the flavor"))),
+        (status = 400, description = "Invalid body, unknown provider or duplicate id", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     _project: Project,
@@ -56,6 +71,9 @@ pub(crate) async fn create(
 }
 
 /// `DELETE /flavors/{id}` → 204.
+#[utoipa::path(delete, path = "/v1.0/flavors/{flavor_id}", operation_id = "deleteFlavor", tag = "flavors",
+    params(("flavor_id" = String, Path, description = "The flavor id")),
+    responses((status = 204, description = "Gone (also when it never existed)")))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     _project: Project,

@@ -11,6 +11,11 @@ use crate::render::{ComponentView, HealthView};
 use crate::AppState;
 
 /// 200 when every component is online, else 503, with the same body.
+#[utoipa::path(get, path = "/v1.0/health", operation_id = "health", tag = "health",
+    responses(
+        (status = 200, description = "Every component is online", body = HealthView),
+        (status = 503, description = "A component is offline", body = HealthView),
+    ))]
 pub(crate) async fn health(
     State(state): State<AppState>,
     _project: Project,
@@ -42,6 +47,12 @@ async fn component(
     }
 }
 
+#[utoipa::path(get, path = "/v1.0/health/dns/{name}", operation_id = "dnsHealth", tag = "health",
+    params(("name" = String, Path, description = "The configured component's name")),
+    responses(
+        (status = 200, description = "The component, online or not", body = ComponentView),
+        (status = 404, description = "No such component (empty body)"),
+    ))]
 pub(crate) async fn dns(
     State(state): State<AppState>,
     _project: Project,
@@ -50,6 +61,12 @@ pub(crate) async fn dns(
     component(&state, &name, |r| vec![&r.dns]).await
 }
 
+#[utoipa::path(get, path = "/v1.0/health/storage/{name}", operation_id = "storageHealth", tag = "health",
+    params(("name" = String, Path, description = "The configured component's name")),
+    responses(
+        (status = 200, description = "The component, online or not", body = ComponentView),
+        (status = 404, description = "No such component (empty body)"),
+    ))]
 pub(crate) async fn storage(
     State(state): State<AppState>,
     _project: Project,
@@ -58,6 +75,12 @@ pub(crate) async fn storage(
     component(&state, &name, |r| vec![&r.storage]).await
 }
 
+#[utoipa::path(get, path = "/v1.0/health/distributed_task/{name}", operation_id = "distributedTaskHealth", tag = "health",
+    params(("name" = String, Path, description = "The configured component's name")),
+    responses(
+        (status = 200, description = "The component, online or not", body = ComponentView),
+        (status = 404, description = "No such component (empty body)"),
+    ))]
 pub(crate) async fn distributed_task(
     State(state): State<AppState>,
     _project: Project,
@@ -66,6 +89,12 @@ pub(crate) async fn distributed_task(
     component(&state, &name, |r| vec![&r.distributed_task]).await
 }
 
+#[utoipa::path(get, path = "/v1.0/health/provider/{name}", operation_id = "providerHealth", tag = "health",
+    params(("name" = String, Path, description = "The configured component's name")),
+    responses(
+        (status = 200, description = "The component, online or not", body = ComponentView),
+        (status = 404, description = "No such component (empty body)"),
+    ))]
 pub(crate) async fn provider(
     State(state): State<AppState>,
     _project: Project,

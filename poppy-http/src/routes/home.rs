@@ -25,6 +25,8 @@ pub(crate) const HOME_DOCUMENT: &str = concat!(
 );
 
 /// 200 with the home document; needs `X-Project-ID` like every endpoint but ping.
+#[utoipa::path(get, path = "/v1.0", operation_id = "home", tag = "home",
+    responses((status = 200, description = "The JSON-Home document", body = crate::openapi::schema::HomeDocument)))]
 pub(crate) async fn home(_project: Project) -> Response {
     (
         [(
@@ -37,6 +39,11 @@ pub(crate) async fn home(_project: Project) -> Response {
 }
 
 /// 204 when storage and the job board are reachable, else 503; both empty.
+#[utoipa::path(get, path = "/v1.0/ping", operation_id = "ping", tag = "home",
+    responses(
+        (status = 204, description = "Storage and the job board are reachable"),
+        (status = 503, description = "Storage or the job board is unreachable"),
+    ))]
 pub(crate) async fn ping(State(state): State<AppState>) -> StatusCode {
     if state.api.services.ping().await {
         StatusCode::NO_CONTENT

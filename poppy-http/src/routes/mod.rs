@@ -1,66 +1,243 @@
 //! Handlers, one module per resource, and the route table.
 
-mod admin;
-mod flavors;
-mod health;
-mod home;
-mod services;
+pub(crate) mod admin;
+pub(crate) mod admin_ops;
+pub(crate) mod analytics;
+pub(crate) mod certificates;
+pub(crate) mod flavors;
+pub(crate) mod health;
+pub(crate) mod home;
+pub(crate) mod services;
 
+use axum::extract::State;
+use axum::handler::Handler;
 use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
 use crate::AppState;
 
-/// Every endpoint of the reference that the driving ports serve.
-pub(crate) fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/v1.0", get(home::home))
-        .route("/v1.0/ping", get(home::ping))
-        .route("/v1.0/health", get(health::health))
-        .route("/v1.0/health/dns/{name}", get(health::dns))
-        .route("/v1.0/health/storage/{name}", get(health::storage))
-        .route("/v1.0/health/provider/{name}", get(health::provider))
-        .route(
+/// The HTTP methods routes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verb {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Verb {
+    /// The method's name, upper-case.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Put => "PUT",
+            Verb::Patch => "PATCH",
+            Verb::Delete => "DELETE",
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+            Verb::Put => MethodFilter::PUT,
+            Verb::Patch => MethodFilter::PATCH,
+            Verb::Delete => MethodFilter::DELETE,
+        }
+    }
+}
+
+/// One route: method, path template and handler.
+pub(crate) struct Endpoint {
+    pub(crate) verb: Verb,
+    pub(crate) path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+fn endpoint<H, T>(verb: Verb, path: &'static str, handler: H) -> Endpoint
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Endpoint {
+        verb,
+        path,
+        handler: on(verb.filter(), handler),
+    }
+}
+
+/// Every route the router serves. The router is built from this table only,
+/// so the OpenAPI coverage test, which compares the table with the document,
+/// sees exactly what is served.
+pub(crate) fn endpoints() -> Vec<Endpoint> {
+    use Verb::{Delete, Get, Patch, Post, Put};
+    vec![
+        endpoint(Get, "/v1.0", home::home),
+        endpoint(Get, "/v1.0/ping", home::ping),
+        endpoint(Get, "/v1.0/openapi.json", crate::openapi::openapi_json),
+        endpoint(Get, "/metrics", metrics),
+        endpoint(Get, "/v1.0/health", health::health),
+        endpoint(Get, "/v1.0/health/dns/{name}", health::dns),
+        endpoint(Get, "/v1.0/health/storage/{name}", health::storage),
+        endpoint(Get, "/v1.0/health/provider/{name}", health::provider),
+        endpoint(
+            Get,
             "/v1.0/health/distributed_task/{name}",
-            get(health::distributed_task),
-        )
-        .route("/v1.0/services", get(services::list).post(services::create))
-        .route(
-            "/v1.0/services/{service_id}",
-            get(services::get)
-                .patch(services::patch)
-                .delete(services::delete),
-        )
-        .route(
+            health::distributed_task,
+        ),
+        endpoint(Get, "/v1.0/services", services::list),
+        endpoint(Post, "/v1.0/services", services::create),
+        endpoint(Get, "/v1.0/services/{service_id}", services::get),
+        endpoint(Patch, "/v1.0/services/{service_id}", services::patch),
+        endpoint(Delete, "/v1.0/services/{service_id}", services::delete),
+        endpoint(
+            Delete,
             "/v1.0/services/{service_id}/assets",
-            delete(services::purge),
-        )
-        .route("/v1.0/flavors", get(flavors::list).post(flavors::create))
-        .route(
-            "/v1.0/flavors/{flavor_id}",
-            get(flavors::get).delete(flavors::delete),
-        )
-        .route("/v1.0/admin/services", get(admin::services_by_status))
-        .route("/v1.0/admin/services/action", post(admin::service_action))
-        .route(
+            services::purge,
+        ),
+        endpoint(Get, "/v1.0/flavors", flavors::list),
+        endpoint(Post, "/v1.0/flavors", flavors::create),
+        endpoint(Get, "/v1.0/flavors/{flavor_id}", flavors::get),
+        endpoint(Delete, "/v1.0/flavors/{flavor_id}", flavors::delete),
+        endpoint(Get, "/v1.0/admin/services", admin::services_by_status),
+        endpoint(Post, "/v1.0/admin/services/action", admin::service_action),
+        endpoint(
+            Post,
             "/v1.0/admin/services/status",
-            post(admin::set_service_status),
-        )
-        .route("/v1.0/admin/domains", get(admin::domains_by_provider_url))
-        .route(
+            admin::set_service_status,
+        ),
+        endpoint(Get, "/v1.0/admin/domains", admin::domains_by_provider_url),
+        endpoint(
+            Get,
             "/v1.0/admin/domains/{domain_name}",
-            get(admin::service_by_domain),
-        )
-        .route(
-            "/v1.0/admin/limits/{project_id}",
-            get(admin::get_limit).put(admin::set_limit),
-        )
+            admin::service_by_domain,
+        ),
+        endpoint(Get, "/v1.0/admin/limits/{project_id}", admin::get_limit),
+        endpoint(Put, "/v1.0/admin/limits/{project_id}", admin::set_limit),
+        // SSL certificates, analytics and the rest of the operator API.
+        endpoint(Post, "/v1.0/ssl_certificate", certificates::create),
+        endpoint(
+            Get,
+            "/v1.0/ssl_certificate/{domain_name}",
+            certificates::get,
+        ),
+        endpoint(
+            Delete,
+            "/v1.0/ssl_certificate/{domain_name}",
+            certificates::delete,
+        ),
+        endpoint(Get, "/v1.0/services/{service_id}/analytics", analytics::get),
+        endpoint(
+            Patch,
+            "/v1.0/admin/services/{service_id}/provider_details",
+            admin_ops::patch_provider_details,
+        ),
+        endpoint(
+            Get,
+            "/v1.0/admin/certificates",
+            admin_ops::certificates_by_status,
+        ),
+        endpoint(
+            Patch,
+            "/v1.0/admin/certificates/{domain_name}",
+            admin_ops::patch_certificate_status,
+        ),
+        endpoint(
+            Post,
+            "/v1.0/admin/provider/{provider}/service",
+            admin_ops::migrate_domain,
+        ),
+        endpoint(
+            Post,
+            "/v1.0/admin/provider/{provider}/background_job",
+            admin_ops::background_job,
+        ),
+        endpoint(
+            Get,
+            "/v1.0/admin/provider/{provider}/background_job/san_mapping",
+            admin_ops::get_san_mapping,
+        ),
+        endpoint(
+            Put,
+            "/v1.0/admin/provider/{provider}/background_job/san_mapping",
+            admin_ops::put_san_mapping,
+        ),
+        endpoint(
+            Get,
+            "/v1.0/admin/provider/{provider}/ssl_certificate/retry_list",
+            admin_ops::get_retry_list,
+        ),
+        endpoint(
+            Put,
+            "/v1.0/admin/provider/{provider}/ssl_certificate/retry_list",
+            admin_ops::put_retry_list,
+        ),
+        endpoint(
+            Post,
+            "/v1.0/admin/provider/{provider}/ssl_certificate/retry_list",
+            admin_ops::rerun_retry_list,
+        ),
+        endpoint(
+            Get,
+            "/v1.0/admin/provider/{provider}/ssl_certificate/config/{name}",
+            admin_ops::get_san_config,
+        ),
+        endpoint(
+            Post,
+            "/v1.0/admin/provider/{provider}/ssl_certificate/config/{name}",
+            admin_ops::post_san_config,
+        ),
+        endpoint(
+            Get,
+            "/v1.0/admin/provider/{provider}/ssl_certificate/sni_config/{name}",
+            admin_ops::get_sni_config,
+        ),
+        endpoint(
+            Post,
+            "/v1.0/admin/provider/{provider}/ssl_certificate/sni_config/{name}",
+            admin_ops::post_sni_config,
+        ),
+    ]
+}
+
+/// Every endpoint of the reference that the driving ports serve, plus the
+/// API description and the metrics.
+pub(crate) fn routes(state: AppState) -> Router {
+    let mut router = Router::new();
+    // Routes of one path with several methods merge into one method router.
+    for endpoint in endpoints() {
+        router = router.route(endpoint.path, endpoint.handler);
+    }
+    router
+        // Operators only on /v1.0/admin (inside the metrics layer, so
+        // refusals are counted under their route).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::operator::require_operator,
+        ))
+        .route_layer(from_fn(crate::metrics::note_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "metrics",
+    responses((status = 200, description = "Prometheus text exposition (version 0.0.4)",
+               content_type = "text/plain", body = String)),
+)]
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    crate::metrics::exposition(state.metrics.clone()).await
 }
 
 async fn not_found() -> ApiError {

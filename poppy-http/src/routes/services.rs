@@ -12,6 +12,14 @@ use crate::render::{ServiceListView, ServiceView};
 use crate::AppState;
 
 /// `POST /services` → 202, empty, `Location` of the new service.
+#[utoipa::path(post, path = "/v1.0/services", operation_id = "createService", tag = "services",
+    request_body(content = crate::openapi::schema::ServiceRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Stored; deployment queued", headers(("Location" = String, description = "URL of the service"))),
+        (status = 400, description = "Invalid body, unknown flavor or a domain already taken", body = crate::openapi::schema::ErrorBody),
+        (status = 403, description = "The project's service limit is reached", body = crate::openapi::schema::ErrorBody),
+        (status = 409, description = "A concurrent write won", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Project(project): Project,
@@ -23,6 +31,12 @@ pub(crate) async fn create(
 }
 
 /// `GET /services?marker=&limit=` → 200 `{"links", "services"}`.
+#[utoipa::path(get, path = "/v1.0/services", operation_id = "listServices", tag = "services",
+    params(crate::openapi::schema::ListParams),
+    responses(
+        (status = 200, description = "A page of services; a `next` link when the page is full", body = ServiceListView),
+        (status = 400, description = "Invalid marker or limit", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Project(project): Project,
@@ -41,6 +55,13 @@ pub(crate) async fn list(
 }
 
 /// `GET /services/{id}` → 200 service.
+#[utoipa::path(get, path = "/v1.0/services/{service_id}", operation_id = "getService", tag = "services",
+    params(("service_id" = String, Path, description = "The service id (a UUID)")),
+    responses(
+        (status = 200, description = "The service", body = ServiceView),
+        (status = 400, description = "Invalid service id", body = crate::openapi::schema::ErrorBody),
+        (status = 404, description = "No such service in this project", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Project(project): Project,
@@ -55,6 +76,16 @@ pub(crate) async fn get(
 }
 
 /// `PATCH /services/{id}` (JSON Patch) → 202, empty, `Location`.
+#[utoipa::path(patch, path = "/v1.0/services/{service_id}", operation_id = "patchService", tag = "services",
+    params(("service_id" = String, Path, description = "The service id (a UUID)")),
+    request_body(content = Vec<crate::openapi::schema::PatchOperation>, content_type = "application/json",
+                 description = "RFC 6902 JSON Patch of the service's request view"),
+    responses(
+        (status = 202, description = "Stored; update queued", headers(("Location" = String, description = "URL of the service"))),
+        (status = 400, description = "Invalid patch or result, or the service is not deployed/failed", body = crate::openapi::schema::ErrorBody),
+        (status = 404, description = "No such service in this project", body = crate::openapi::schema::ErrorBody),
+        (status = 409, description = "A concurrent write won", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn patch(
     State(state): State<AppState>,
     Project(project): Project,
@@ -71,6 +102,14 @@ pub(crate) async fn patch(
 }
 
 /// `DELETE /services/{id}` → 202, empty, no `Location`.
+#[utoipa::path(delete, path = "/v1.0/services/{service_id}", operation_id = "deleteService", tag = "services",
+    params(("service_id" = String, Path, description = "The service id (a UUID)")),
+    responses(
+        (status = 202, description = "Deletion queued"),
+        (status = 400, description = "Invalid service id", body = crate::openapi::schema::ErrorBody),
+        (status = 404, description = "No such service in this project", body = crate::openapi::schema::ErrorBody),
+        (status = 409, description = "A concurrent write won", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Project(project): Project,
@@ -81,6 +120,14 @@ pub(crate) async fn delete(
 }
 
 /// `DELETE /services/{id}/assets?url=&all=&hard=` → 202, empty, `Location`.
+#[utoipa::path(delete, path = "/v1.0/services/{service_id}/assets", operation_id = "purgeService", tag = "services",
+    params(("service_id" = String, Path, description = "The service id (a UUID)"), crate::openapi::schema::PurgeParams),
+    responses(
+        (status = 202, description = "Purge queued", headers(("Location" = String, description = "URL of the service"))),
+        (status = 400, description = "Invalid query, or the service is not deployed", body = crate::openapi::schema::ErrorBody),
+        (status = 404, description = "No such service in this project", body = crate::openapi::schema::ErrorBody),
+        (status = 409, description = "A concurrent write won", body = crate::openapi::schema::ErrorBody),
+    ))]
 pub(crate) async fn purge(
     State(state): State<AppState>,
     Project(project): Project,

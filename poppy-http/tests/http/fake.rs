@@ -12,6 +12,11 @@ use poppy_core::model::{
     HostHeaderType, LogDelivery, OperatorStatus, Origin, ProjectId, Protocol, ProviderDetail,
     ProviderStatus, Restriction, Rule, Service, ServiceId, ServiceSpec, ServiceStatus,
 };
+use poppy_core::model::{CertConfigKind, CertType, SslCertificate};
+use poppy_core::ports::{
+    AccessUrlChange, AnalyticsApi, AnalyticsQuery, AnalyticsReport, BackgroundJobReport,
+    CertificateApi, ConfigUpdate, MetricPoint, MetricType, OperatorApi, QueueUpdate, RetryRun,
+};
 use poppy_core::ports::{
     AdminApi, Api, ComponentHealth, FlavorApi, HealthReport, ListQuery, PurgeQuery, ServiceApi,
     ServicePage, ServiceRef, StatusOutcome,
@@ -66,6 +71,9 @@ pub enum Call {
     DomainsByProviderUrl(Option<String>),
     GetLimit(String),
     SetLimit(String, Value),
+    /// A certificate, analytics or operator call: its method name and its
+    /// arguments as JSON.
+    Operator(&'static str, Value),
 }
 
 type Failure = Box<dyn Fn() -> Error + Send + Sync>;
@@ -309,6 +317,187 @@ impl AdminApi for Fake {
 
     async fn set_limit(&self, project: &str, body: Value) -> Result<()> {
         self.record(Call::SetLimit(project.to_owned(), body))
+    }
+}
+
+#[async_trait]
+impl CertificateApi for Fake {
+    async fn create_certificate(&self, project: &ProjectId, body: Value) -> Result<()> {
+        self.record(Call::Operator(
+            "create_certificate",
+            serde_json::json!({"project": project, "body": body}),
+        ))
+    }
+
+    async fn get_certificate(&self, project: &ProjectId, domain: &str) -> Result<SslCertificate> {
+        self.record(Call::Operator(
+            "get_certificate",
+            serde_json::json!({"project": project, "domain": domain}),
+        ))?;
+        Ok(SslCertificate::new(
+            project.clone(),
+            "standard",
+            domain,
+            CertType::San,
+            0,
+        ))
+    }
+
+    async fn delete_certificate(
+        &self,
+        project: &ProjectId,
+        domain: &str,
+        cert_type: Option<&str>,
+    ) -> Result<()> {
+        self.record(Call::Operator(
+            "delete_certificate",
+            serde_json::json!({"project": project, "domain": domain, "cert_type": cert_type}),
+        ))
+    }
+}
+
+#[async_trait]
+impl AnalyticsApi for Fake {
+    async fn analytics(
+        &self,
+        project: &ProjectId,
+        service_id: &str,
+        query: AnalyticsQuery,
+    ) -> Result<AnalyticsReport> {
+        self.record(Call::Operator(
+            "analytics",
+            serde_json::json!({"project": project, "service_id": service_id,
+                               "domain": query.domain, "metricType": query.metric_type}),
+        ))?;
+        let points = vec![MetricPoint {
+            timestamp: 0,
+            value: 3.0,
+        }];
+        Ok(AnalyticsReport {
+            domain: query.domain.unwrap_or_default(),
+            metric: MetricType::RequestCount,
+            series: BTreeMap::from([("EMEA".to_owned(), points)]),
+            provider: "akamai".into(),
+            flavor: "standard".into(),
+        })
+    }
+}
+
+#[async_trait]
+impl OperatorApi for Fake {
+    async fn patch_provider_details(
+        &self,
+        service_id: &str,
+        body: Value,
+    ) -> Result<AccessUrlChange> {
+        self.record(Call::Operator(
+            "patch_provider_details",
+            serde_json::json!({"service_id": service_id, "body": body}),
+        ))?;
+        Ok(AccessUrlChange::Changed)
+    }
+
+    async fn certificates_by_status(&self, status: Option<&str>) -> Result<Vec<String>> {
+        self.record(Call::Operator(
+            "certificates_by_status",
+            serde_json::json!(status),
+        ))?;
+        Ok(self.domains.lock().unwrap().clone())
+    }
+
+    async fn patch_certificate_status(&self, domain: &str, body: Value) -> Result<()> {
+        self.record(Call::Operator(
+            "patch_certificate_status",
+            serde_json::json!({"domain": domain, "body": body}),
+        ))
+    }
+
+    async fn migrate_domain(&self, provider: &str, body: Value) -> Result<()> {
+        self.record(Call::Operator(
+            "migrate_domain",
+            serde_json::json!({"provider": provider, "body": body}),
+        ))
+    }
+
+    async fn background_job(&self, provider: &str, body: Value) -> Result<BackgroundJobReport> {
+        self.record(Call::Operator(
+            "background_job",
+            serde_json::json!({"provider": provider, "body": body}),
+        ))?;
+        Ok(BackgroundJobReport {
+            sent: vec![],
+            ignored: vec![],
+        })
+    }
+
+    async fn san_mapping(&self, provider: &str) -> Result<Vec<Value>> {
+        self.record(Call::Operator("san_mapping", serde_json::json!(provider)))?;
+        Ok(vec![])
+    }
+
+    async fn replace_san_mapping(&self, provider: &str, body: Value) -> Result<QueueUpdate> {
+        self.record(Call::Operator(
+            "replace_san_mapping",
+            serde_json::json!({"provider": provider, "body": body}),
+        ))?;
+        Ok(QueueUpdate {
+            queue: vec![],
+            deleted: vec![],
+        })
+    }
+
+    async fn retry_list(&self, provider: &str) -> Result<Vec<Value>> {
+        self.record(Call::Operator("retry_list", serde_json::json!(provider)))?;
+        Ok(vec![])
+    }
+
+    async fn replace_retry_list(&self, provider: &str, body: Value) -> Result<QueueUpdate> {
+        self.record(Call::Operator(
+            "replace_retry_list",
+            serde_json::json!({"provider": provider, "body": body}),
+        ))?;
+        Ok(QueueUpdate {
+            queue: vec![],
+            deleted: vec![],
+        })
+    }
+
+    async fn rerun_retry_list(&self, provider: &str) -> Result<RetryRun> {
+        self.record(Call::Operator(
+            "rerun_retry_list",
+            serde_json::json!(provider),
+        ))?;
+        Ok(RetryRun {
+            processing: vec![],
+            failed_validation: vec![],
+        })
+    }
+
+    async fn certificate_config(
+        &self,
+        provider: &str,
+        kind: CertConfigKind,
+        name: &str,
+    ) -> Result<Value> {
+        self.record(Call::Operator(
+            "certificate_config",
+            serde_json::json!({"provider": provider, "kind": kind.as_str(), "name": name}),
+        ))?;
+        Ok(serde_json::json!({}))
+    }
+
+    async fn update_certificate_config(
+        &self,
+        provider: &str,
+        kind: CertConfigKind,
+        name: &str,
+        body: Value,
+    ) -> Result<ConfigUpdate> {
+        self.record(Call::Operator(
+            "update_certificate_config",
+            serde_json::json!({"provider": provider, "kind": kind.as_str(), "name": name, "body": body}),
+        ))?;
+        Ok(ConfigUpdate::Updated(body))
     }
 }
 

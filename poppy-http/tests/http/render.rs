@@ -13,7 +13,7 @@ use crate::support::{app, compact, get, send};
 
 const SAMPLE: &str = r#"
 {
- "name": "mywebsite.com &amp; &lt;co&gt;",
+ "name": "mywebsite.com & <co>",
  "id": "96c4e9ab-4d5e-4f63-9a0f-5d7f3a1b2c3d",
  "project_id": "000001",
  "domains": [
