@@ -15,8 +15,10 @@ use serde_json::{json, Value};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = tempfile::tempdir()?;
-    let mut config = Config::default();
-    config.data_dir = data.path().to_owned();
+    let config = Config {
+        data_dir: data.path().to_owned(),
+        ..Config::default()
+    };
     let poppy = poppy::assemble(&config, &Registry::builtin()).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -49,7 +51,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|v| v.to_str().ok())
         .ok_or("no Location header")?
         .to_owned();
-    println!("POST /services -> {} (Location: {location})", created.status());
+    println!(
+        "POST /services -> {} (Location: {location})",
+        created.status()
+    );
 
     // Poll until the worker has deployed it.
     let mut service = Value::Null;

@@ -117,14 +117,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "toy-edge",
         Arc::new(|options: &Options| {
             let options: EdgeOptions =
-                options
-                    .clone()
-                    .try_into()
-                    .map_err(|e: toml::de::Error| RegistryError::Options {
+                options.clone().try_into().map_err(|e: toml::de::Error| {
+                    RegistryError::Options {
                         kind: "provider",
                         driver: "toy-edge".to_owned(),
                         message: e.to_string(),
-                    })?;
+                    }
+                })?;
             Ok(Arc::new(ToyEdge {
                 suffix: options.edge_suffix,
                 configs: Mutex::new(BTreeMap::new()),

@@ -14,15 +14,20 @@ use poppy::config::Config;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = Config::default();
-    config.data_dir = std::env::temp_dir().join("poppy-embed-example");
+    let config = Config {
+        data_dir: std::env::temp_dir().join("poppy-embed-example"),
+        ..Config::default()
+    };
     let poppy = poppy::assemble(&config, &Registry::builtin()).await?;
 
     // Your application's own routes, and Poppy's API under a prefix. Links
     // and Location headers Poppy returns include the prefix.
     let app = Router::new()
         .route("/", get(|| async { "my application" }))
-        .nest("/cdn", poppy::http::router(poppy.api(), poppy.http_config()));
+        .nest(
+            "/cdn",
+            poppy::http::router(poppy.api(), poppy.http_config()),
+        );
 
     // Poppy's worker, stopped together with the server.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -20,10 +20,18 @@ trap cleanup EXIT
 
 if [ -z "${POPPY_TEST_NO_SERVICES:-}" ]; then
   export ZK_PORT="${ZK_PORT:-21810}" MOTO_PORT="${MOTO_PORT:-5055}"
-  POPPY_TEST_ZOOKEEPER="$(bash scripts/zookeeper.sh)"; started+=(zookeeper)
-  POPPY_TEST_MOTO="$(bash scripts/moto.sh)"; started+=(moto)
+  # Stop on exit only what this run started (a developer's running ones stay up).
+  bash scripts/zookeeper.sh status >/dev/null 2>&1 || started+=(zookeeper)
+  bash scripts/moto.sh status >/dev/null 2>&1 || started+=(moto)
+  POPPY_TEST_ZOOKEEPER="$(bash scripts/zookeeper.sh)"
+  POPPY_TEST_MOTO="$(bash scripts/moto.sh)"
   export POPPY_TEST_ZOOKEEPER POPPY_TEST_MOTO
   echo "test services: zookeeper=$POPPY_TEST_ZOOKEEPER moto=$POPPY_TEST_MOTO" >&2
 fi
 
 cargo test --workspace --all-features "$@"
+
+# HTTP fuzzing from the OpenAPI document, against the poppy-server just built.
+if [ -z "${POPPY_TEST_NO_SERVICES:-}" ]; then
+  POPPY_SERVER_BIN="${CARGO_TARGET_DIR:-target}/debug/poppy-server" bash scripts/schemathesis.sh
+fi

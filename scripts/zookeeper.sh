@@ -10,7 +10,8 @@
 #
 # Environment:
 #   ZK_HOST (127.0.0.1)  ZK_PORT (2181)  ZK_STATE_DIR (${TMPDIR:-/tmp}/poppy-zk-$ZK_PORT)
-#   ZK_START_TIMEOUT (60 s)  ZK_HEAP (256m)  ZK_KEEP_STATE=1 keeps the state dir on stop.
+#   ZK_START_TIMEOUT (60 s)  ZK_HEAP (256m)  ZK_KEEP_STATE=1 keeps the state dir on stop and
+#   starts on its data (a restart keeps every znode).
 #
 # Logs go to stderr and $ZK_STATE_DIR/zookeeper.log; stdout carries only the connect string, so
 #   export ZK_CONNECT="$(scripts/zookeeper.sh)"
@@ -81,7 +82,8 @@ start() {
   install_zookeeper
 
   local t0=$SECONDS
-  rm -rf "$ZK_STATE_DIR/data"
+  # ZK_KEEP_STATE=1 restarts on the data of the previous run (restart tests).
+  [ "${ZK_KEEP_STATE:-0}" = 1 ] || rm -rf "$ZK_STATE_DIR/data"
   mkdir -p "$ZK_STATE_DIR/data"
   cat > "$CFG" <<EOF
 tickTime=2000

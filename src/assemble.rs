@@ -1,6 +1,9 @@
 //! The composition root: configuration in, a wired Poppy out.
 
+use std::fmt;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +19,7 @@ use tokio::sync::watch;
 use tracing::info;
 
 use crate::config::{Config, ConfigError};
+use crate::metrics::{MetricsError, PoppyMetrics};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AssembleError {
@@ -29,6 +33,14 @@ pub enum AssembleError {
         #[source]
         source: PortError,
     },
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    #[error("cannot create the temporary directory {path} for the check: {source}")]
+    CheckDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A wired Poppy: the use cases over the configured adapters.
@@ -36,32 +48,66 @@ pub enum AssembleError {
 pub struct Poppy {
     manager: Arc<Manager>,
     config: Config,
+    metrics: PoppyMetrics,
+    /// Who may call `/v1.0/admin/…` (from `[admin]`).
+    operator: poppy_http::OperatorAuth,
 }
 
-/// Builds every adapter the configuration names, seeds the configured
-/// flavors that are missing, and returns the wired use cases.
-pub async fn assemble(config: &Config, registry: &Registry) -> Result<Poppy, AssembleError> {
+/// Builds every adapter the configuration names, wrapped in the metering
+/// decorators of `metrics`, with the database under `data_dir`.
+async fn build_backends(
+    config: &Config,
+    registry: &Registry,
+    data_dir: &Path,
+    metrics: &PoppyMetrics,
+) -> Result<Backends, AssembleError> {
     config.check()?;
     let storage = registry
         .storage(
             (&config.storage.driver, &config.storage.options),
             (&config.jobs.driver, &config.jobs.options),
-            &config.data_dir,
+            data_dir,
         )
         .await?;
     let dns = registry.dns(&config.dns.driver, &config.dns.options)?;
     let mut providers = Providers::new();
     for section in &config.providers {
-        providers.insert(registry.provider(section.driver(), &section.name, &section.options)?);
+        let provider = registry.provider(section.driver(), &section.name, &section.options)?;
+        providers.insert(metrics.provider(provider));
     }
-    let backends = Backends {
-        store: storage.store,
+    Ok(Backends {
+        store: metrics.store(storage.store),
         flavors: storage.flavors,
-        jobs: storage.jobs,
-        dns,
+        jobs: metrics.job_board(storage.jobs),
+        dns: metrics.dns(dns),
         providers,
-        notifier: None,
-    };
+        notifier: optional(&config.notifications, |d, o| registry.notifier(d, o))?,
+        certificates: storage.certificates,
+        metrics: optional(&config.metrics, |d, o| registry.metrics(d, o))?,
+    })
+}
+
+/// The adapter of an optional section (`[notifications]`, `[metrics]`):
+/// none for `driver = "none"`.
+fn optional<T: ?Sized>(
+    section: &crate::config::DriverSection,
+    build: impl Fn(&str, &poppy_adapters::registry::Options) -> Result<Arc<T>, RegistryError>,
+) -> Result<Option<Arc<T>>, AssembleError> {
+    if section.driver == "none" {
+        return Ok(None);
+    }
+    Ok(Some(build(&section.driver, &section.options)?))
+}
+
+/// Builds every adapter the configuration names, seeds the configured
+/// flavors that are missing, and returns the wired use cases.
+pub async fn assemble(config: &Config, registry: &Registry) -> Result<Poppy, AssembleError> {
+    let operator = config
+        .admin
+        .operator_auth(|name| std::env::var(name).ok())?;
+    let metrics = PoppyMetrics::new()?;
+    let backends = build_backends(config, registry, &config.data_dir, &metrics).await?;
+    metrics.sample_queue_from(backends.jobs.clone());
     seed_flavors(&backends, config).await?;
     let settings = Settings {
         max_services_per_project: config.limits.max_services_per_project,
@@ -73,6 +119,121 @@ pub async fn assemble(config: &Config, registry: &Registry) -> Result<Poppy, Ass
     Ok(Poppy {
         manager: Arc::new(Manager::new(backends, settings)),
         config: config.clone(),
+        metrics,
+        operator,
+    })
+}
+
+/// What a configuration would run, as found by [`check`].
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Where the API would listen.
+    pub listen: SocketAddr,
+    /// A worker runs inside the server process.
+    pub worker: bool,
+    /// Where the embedded database would live.
+    pub data_dir: PathBuf,
+    /// `(kind, driver, name shown by the health endpoint)` of storage, the
+    /// job board and DNS.
+    pub backends: Vec<(&'static str, String, String)>,
+    /// `(name, driver)` of every provider.
+    pub providers: Vec<(String, String)>,
+    /// `(id, providers)` of the flavors seeded at start-up.
+    pub flavors: Vec<(String, Vec<String>)>,
+    /// `[limits] max_services_per_project`.
+    pub max_services_per_project: u32,
+    /// `[limits] max_services_per_page`.
+    pub max_services_per_page: u32,
+    /// The drivers this build has, as the registry lists them.
+    pub compiled_in: String,
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "configuration is valid; poppy-server would run:")?;
+        let worker = if self.worker {
+            "with an in-process worker"
+        } else {
+            "without a worker (run poppy-worker)"
+        };
+        writeln!(f, "  listen     http://{} {worker}", self.listen)?;
+        writeln!(f, "  data dir   {}", self.data_dir.display())?;
+        for (kind, driver, name) in &self.backends {
+            writeln!(f, "  {kind:<10} {driver} ({name})")?;
+        }
+        for (name, driver) in &self.providers {
+            writeln!(f, "  provider   {name} (driver {driver})")?;
+        }
+        for (id, providers) in &self.flavors {
+            writeln!(f, "  flavor     {id} -> {}", providers.join(", "))?;
+        }
+        writeln!(
+            f,
+            "  limits     {} services per project, {} per page",
+            self.max_services_per_project, self.max_services_per_page
+        )?;
+        write!(f, "  built in   {}", self.compiled_in)
+    }
+}
+
+/// Validates `config` without serving: the cross-field checks, then every
+/// driver built as the server would build it (so options, features and
+/// reachability of remote backends are checked), with the embedded
+/// database in a temporary directory that is removed afterwards. Flavors
+/// are not seeded. Returns what the server would run.
+pub async fn check(config: &Config, registry: &Registry) -> Result<Plan, AssembleError> {
+    let dir = std::env::temp_dir().join(format!(
+        "poppy-check-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|source| AssembleError::CheckDir {
+        path: dir.clone(),
+        source,
+    })?;
+    let built = async {
+        let metrics = PoppyMetrics::new()?;
+        build_backends(config, registry, &dir, &metrics).await
+    }
+    .await;
+    if let Err(error) = std::fs::remove_dir_all(&dir) {
+        tracing::warn!(dir = %dir.display(), %error, "could not remove the check's temporary directory");
+    }
+    let backends = built?;
+    Ok(Plan {
+        listen: config.server.listen,
+        worker: config.server.worker,
+        data_dir: config.data_dir.clone(),
+        backends: vec![
+            (
+                "storage",
+                config.storage.driver.clone(),
+                backends.store.name().to_owned(),
+            ),
+            (
+                "jobs",
+                config.jobs.driver.clone(),
+                backends.jobs.name().to_owned(),
+            ),
+            (
+                "dns",
+                config.dns.driver.clone(),
+                backends.dns.name().to_owned(),
+            ),
+        ],
+        providers: config
+            .providers
+            .iter()
+            .map(|p| (p.name.clone(), p.driver().to_owned()))
+            .collect(),
+        flavors: config
+            .flavors
+            .iter()
+            .map(|f| (f.id.clone(), f.providers.clone()))
+            .collect(),
+        max_services_per_project: config.limits.max_services_per_project,
+        max_services_per_page: config.limits.max_services_per_page,
+        compiled_in: format!("{registry:?}"),
     })
 }
 
@@ -82,7 +243,13 @@ async fn seed_flavors(backends: &Backends, config: &Config) -> Result<(), Assemb
             flavor: seed.id.clone(),
             source,
         };
-        if backends.flavors.get(&seed.id).await.map_err(seed_err)?.is_some() {
+        if backends
+            .flavors
+            .get(&seed.id)
+            .await
+            .map_err(seed_err)?
+            .is_some()
+        {
             continue;
         }
         let flavor = Flavor {
@@ -124,17 +291,32 @@ impl Poppy {
         Api::from_one(self.manager.clone())
     }
 
+    /// Every metric of this Poppy (what `GET /metrics` serves).
+    pub fn metrics(&self) -> &PoppyMetrics {
+        &self.metrics
+    }
+
     pub fn http_config(&self) -> HttpConfig {
-        HttpConfig {
+        let mut config = HttpConfig {
             body_limit: self.config.server.body_limit,
             request_timeout: Duration::from_secs(self.config.server.request_timeout_secs.max(1)),
             project_id_in_url: self.config.server.project_id_in_url,
-        }
+            metrics: Some(self.metrics.http().clone()),
+            header_read_timeout: Duration::from_millis(
+                self.config.server.header_read_timeout_ms.max(1),
+            ),
+            max_headers: self.config.server.max_headers,
+            max_header_bytes: self.config.server.max_header_bytes,
+            ..HttpConfig::default()
+        };
+        config.operator = self.operator.clone();
+        config
     }
 
-    /// A job runner over the same adapters.
+    /// A job runner over the same adapters, recording into the same metrics.
     pub fn runner(&self) -> Runner {
         Runner::new(self.backends().clone(), self.config.worker.runner_config())
+            .with_observer(Arc::new(self.metrics.clone()))
     }
 
     /// Serves HTTP on `listener` (and runs the in-process worker unless the
@@ -162,7 +344,8 @@ impl Poppy {
             shutdown.await;
             let _ = stop_tx.send(true);
         });
-        let served = poppy_http::serve(listener, self.api(), self.http_config(), stopped(stop_rx)).await;
+        let served =
+            poppy_http::serve(listener, self.api(), self.http_config(), stopped(stop_rx)).await;
         if let Some(worker) = worker {
             let _ = worker.await;
         }

@@ -41,6 +41,14 @@ pub struct Config {
     /// Flavors created at start-up when missing (so a first create deploys).
     pub flavors: Vec<FlavorSeed>,
     pub log: LogConfig,
+    /// Who hears that a flow ended: `driver = "none" | "log" | "webhook"`
+    /// plus the driver's keys.
+    pub notifications: DriverSection,
+    /// Where analytics read traffic metrics: `driver = "none" |
+    /// "prometheus" | "memory"` plus the driver's keys.
+    pub metrics: DriverSection,
+    /// Who may call the operator endpoints (`/v1.0/admin/…`).
+    pub admin: AdminConfig,
 }
 
 impl Default for Config {
@@ -63,7 +71,101 @@ impl Default for Config {
                 providers: vec!["mock".to_owned()],
             }],
             log: LogConfig::default(),
+            notifications: DriverSection::named("log"),
+            metrics: DriverSection::named("none"),
+            admin: AdminConfig::default(),
         }
+    }
+}
+
+/// `[admin]`: how the operator endpoints recognise operators. A caller is
+/// one when `role_header` lists `role` (what Keystone's auth middleware
+/// sends for a validated token: `X-Roles: admin,member`), or when
+/// `token_header` carries the token held by the environment variable
+/// `token_env`. Everyone else gets 403 from `/v1.0/admin/…`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Header listing the caller's roles, comma-separated; empty turns the
+    /// role check off.
+    pub role_header: String,
+    /// The operator role.
+    pub role: String,
+    /// Header carrying the operator token.
+    pub token_header: String,
+    /// Environment variable holding the operator token; unset turns the
+    /// token check off. Set but empty in the environment is an error.
+    pub token_env: Option<String>,
+    /// Every caller is an operator, as in the original (which relied on a
+    /// proxy in front): only for deployments where a proxy checks roles.
+    pub open: bool,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            role_header: "X-Roles".to_owned(),
+            role: "admin".to_owned(),
+            token_header: "X-Admin-Token".to_owned(),
+            token_env: None,
+            open: false,
+        }
+    }
+}
+
+impl AdminConfig {
+    /// The HTTP transport's check, reading the token from `env`.
+    pub fn operator_auth(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<poppy_http::OperatorAuth, ConfigError> {
+        if self.open {
+            return Ok(poppy_http::OperatorAuth::open());
+        }
+        let mut auth = poppy_http::OperatorAuth::default();
+        if !self.role_header.is_empty() {
+            auth = poppy_http::OperatorAuth::role(&self.role_header, &self.role);
+        }
+        if let Some(name) = &self.token_env {
+            let token = env(name).filter(|t| !t.is_empty()).ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "admin.token_env names {name}, which is not set or empty"
+                ))
+            })?;
+            auth = auth.with_token(&self.token_header, token);
+        }
+        Ok(auth)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.open {
+            return Ok(());
+        }
+        if self.role_header.is_empty() && self.token_env.is_none() {
+            return Err(ConfigError::Invalid(
+                "admin: nothing recognises operators: set role_header (and role), or token_env, \
+                 or open = true to let every caller use the admin endpoints"
+                    .to_owned(),
+            ));
+        }
+        let header_ok = |h: &str| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !self.role_header.is_empty() && (!header_ok(&self.role_header) || self.role.is_empty()) {
+            return Err(ConfigError::Invalid(format!(
+                "admin: role_header must be a header name and role non-empty, got {:?} / {:?}",
+                self.role_header, self.role
+            )));
+        }
+        if self.token_env.is_some() && !header_ok(&self.token_header) {
+            return Err(ConfigError::Invalid(format!(
+                "admin: token_header must be a header name, got {:?}",
+                self.token_header
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -78,6 +180,14 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Append `/<project id>` to the base URL of links (`project_id_in_url`).
     pub project_id_in_url: bool,
+    /// Longest time a client may take to send a request line and headers,
+    /// or stay idle on a kept-alive connection; the connection is then
+    /// closed (slowloris).
+    pub header_read_timeout_ms: u64,
+    /// Most header fields in one request (431 beyond).
+    pub max_headers: usize,
+    /// Largest request line plus headers in bytes (431 beyond).
+    pub max_header_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +198,9 @@ impl Default for ServerConfig {
             body_limit: 1024 * 1024,
             request_timeout_secs: 30,
             project_id_in_url: false,
+            header_read_timeout_ms: 30_000,
+            max_headers: 100,
+            max_header_bytes: 65_536,
         }
     }
 }
@@ -316,6 +429,7 @@ impl Config {
                 }
             }
         }
+        self.admin.check()?;
         if self.limits.max_services_per_page == 0 {
             return Err(ConfigError::Invalid(
                 "limits.max_services_per_page must be at least 1".to_owned(),
@@ -352,9 +466,18 @@ mod tests {
             "[storage]\ndriver = \"sqlite\"\npath = \"x.db\"\n[[providers]]\nname = \"eu\"\ndriver = \"mock\"\nlatency_ms = 5\n",
         )
         .expect("parses");
-        assert_eq!(c.storage.options.get("path").and_then(|v| v.as_str()), Some("x.db"));
+        assert_eq!(
+            c.storage.options.get("path").and_then(|v| v.as_str()),
+            Some("x.db")
+        );
         assert_eq!(c.providers[0].driver(), "mock");
-        assert_eq!(c.providers[0].options.get("latency_ms").and_then(|v| v.as_integer()), Some(5));
+        assert_eq!(
+            c.providers[0]
+                .options
+                .get("latency_ms")
+                .and_then(|v| v.as_integer()),
+            Some(5)
+        );
     }
 
     #[test]
@@ -376,7 +499,8 @@ mod tests {
 
     #[test]
     fn flavors_must_name_configured_providers() {
-        let c = Config::from_toml("[[flavors]]\nid = \"x\"\nproviders = [\"akamai\"]\n").expect("parses");
+        let c = Config::from_toml("[[flavors]]\nid = \"x\"\nproviders = [\"akamai\"]\n")
+            .expect("parses");
         let err = c.check().unwrap_err().to_string();
         assert!(err.contains("akamai"), "{err}");
     }

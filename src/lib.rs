@@ -21,10 +21,13 @@
 #![forbid(unsafe_code)]
 
 mod assemble;
+pub mod cli;
 pub mod config;
+pub mod default_config;
+pub mod metrics;
 pub mod telemetry;
 
-pub use assemble::{assemble, AssembleError, Poppy};
+pub use assemble::{assemble, check, AssembleError, Plan, Poppy};
 pub use poppy_adapters as adapters;
 pub use poppy_core as core;
 pub use poppy_http as http;

@@ -25,11 +25,23 @@ struct Args {
     /// Do not run a worker in this process (run `poppy-worker`s instead).
     #[arg(long)]
     no_worker: bool,
+    /// Validate the configuration (parse it, check it, build every driver
+    /// with this build's features, the database in a temporary directory),
+    /// print what would run and exit: 0 if valid, 2 otherwise.
+    #[arg(long, conflicts_with = "print_default_config")]
+    check_config: bool,
+    /// Print the default configuration, commented, and exit.
+    #[arg(long)]
+    print_default_config: bool,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if args.print_default_config {
+        print!("{}", poppy::default_config::DEFAULT_CONFIG_TOML);
+        return ExitCode::SUCCESS;
+    }
     let mut config = match Config::load(args.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
@@ -50,6 +62,18 @@ async fn main() -> ExitCode {
     if args.no_worker {
         config.server.worker = false;
     }
+    if args.check_config {
+        return match poppy::check(&config, &Registry::builtin()).await {
+            Ok(plan) => {
+                println!("{plan}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("poppy-server: check failed: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     poppy::telemetry::init(&config.log);
 
     let poppy = match poppy::assemble(&config, &Registry::builtin()).await {
@@ -63,7 +87,10 @@ async fn main() -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(config.server.listen).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("poppy-server: cannot listen on {}: {e}", config.server.listen);
+            eprintln!(
+                "poppy-server: cannot listen on {}: {e}",
+                config.server.listen
+            );
             return ExitCode::from(2);
         }
     };
