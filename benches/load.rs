@@ -41,8 +41,11 @@
 
 // A measurement harness, not library code: long parameter lists and nested
 // result types read more plainly here than wrapper types would.
-#![allow(clippy::too_many_arguments, clippy::type_complexity, clippy::field_reassign_with_default)]
-
+#![allow(
+    clippy::too_many_arguments,
+    clippy::type_complexity,
+    clippy::field_reassign_with_default
+)]
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
