@@ -130,13 +130,8 @@ impl Registry {
             Arc::new(|options: &Options| {
                 let config: crate::provider::mock::MockProviderConfig =
                     parse("provider", crate::provider::mock::NAME, options)?;
-                let provider = crate::provider::mock::MockProvider::build(config).map_err(|e| {
-                    RegistryError::Options {
-                        kind: "provider",
-                        driver: crate::provider::mock::NAME.to_owned(),
-                        message: e.to_string(),
-                    }
-                })?;
+                let provider = crate::provider::mock::MockProvider::build(config)
+                    .map_err(options_error("provider", crate::provider::mock::NAME))?;
                 Ok(Arc::new(provider) as Arc<dyn CdnProvider>)
             }),
         );
@@ -146,14 +141,8 @@ impl Registry {
             Arc::new(|options: &Options| {
                 let config: crate::provider::akamai::AkamaiConfig =
                     parse("provider", crate::provider::akamai::NAME, options)?;
-                let provider =
-                    crate::provider::akamai::AkamaiProvider::build(config).map_err(|e| {
-                        RegistryError::Options {
-                            kind: "provider",
-                            driver: crate::provider::akamai::NAME.to_owned(),
-                            message: e.to_string(),
-                        }
-                    })?;
+                let provider = crate::provider::akamai::AkamaiProvider::build(config)
+                    .map_err(options_error("provider", crate::provider::akamai::NAME))?;
                 Ok(Arc::new(provider) as Arc<dyn CdnProvider>)
             }),
         );
@@ -163,14 +152,8 @@ impl Registry {
             Arc::new(|options: &Options| {
                 let config: crate::provider::fastly::FastlyConfig =
                     parse("provider", crate::provider::fastly::NAME, options)?;
-                let provider =
-                    crate::provider::fastly::FastlyProvider::build(config).map_err(|e| {
-                        RegistryError::Options {
-                            kind: "provider",
-                            driver: crate::provider::fastly::NAME.to_owned(),
-                            message: e.to_string(),
-                        }
-                    })?;
+                let provider = crate::provider::fastly::FastlyProvider::build(config)
+                    .map_err(options_error("provider", crate::provider::fastly::NAME))?;
                 Ok(Arc::new(provider) as Arc<dyn CdnProvider>)
             }),
         );
@@ -181,11 +164,7 @@ impl Registry {
                 let config: crate::provider::cloudfront::CloudFrontConfig =
                     parse("provider", crate::provider::cloudfront::NAME, options)?;
                 let provider = crate::provider::cloudfront::CloudFrontProvider::build(config)
-                    .map_err(|e| RegistryError::Options {
-                        kind: "provider",
-                        driver: crate::provider::cloudfront::NAME.to_owned(),
-                        message: e.to_string(),
-                    })?;
+                    .map_err(options_error("provider", crate::provider::cloudfront::NAME))?;
                 Ok(Arc::new(provider) as Arc<dyn CdnProvider>)
             }),
         );
@@ -195,13 +174,8 @@ impl Registry {
             Arc::new(|options: &Options| {
                 let config: crate::dns::default::DefaultDnsConfig =
                     parse("dns", crate::dns::default::NAME, options)?;
-                let dns = crate::dns::default::DefaultDns::build(config).map_err(|e| {
-                    RegistryError::Options {
-                        kind: "dns",
-                        driver: crate::dns::default::NAME.to_owned(),
-                        message: e.to_string(),
-                    }
-                })?;
+                let dns = crate::dns::default::DefaultDns::build(config)
+                    .map_err(options_error("dns", crate::dns::default::NAME))?;
                 Ok(Arc::new(dns) as Arc<dyn DnsManager>)
             }),
         );
@@ -211,13 +185,8 @@ impl Registry {
             Arc::new(|options: &Options| {
                 let config: crate::dns::route53::Route53Config =
                     parse("dns", crate::dns::route53::NAME, options)?;
-                let dns = crate::dns::route53::Route53Dns::build(config).map_err(|e| {
-                    RegistryError::Options {
-                        kind: "dns",
-                        driver: crate::dns::route53::NAME.to_owned(),
-                        message: e.to_string(),
-                    }
-                })?;
+                let dns = crate::dns::route53::Route53Dns::build(config)
+                    .map_err(options_error("dns", crate::dns::route53::NAME))?;
                 Ok(Arc::new(dns) as Arc<dyn DnsManager>)
             }),
         );
@@ -227,13 +196,8 @@ impl Registry {
             Arc::new(|options: &Options| {
                 let config: crate::dns::rackspace::RackspaceDnsConfig =
                     parse("dns", crate::dns::rackspace::NAME, options)?;
-                let dns = crate::dns::rackspace::RackspaceDns::build(config).map_err(|e| {
-                    RegistryError::Options {
-                        kind: "dns",
-                        driver: crate::dns::rackspace::NAME.to_owned(),
-                        message: e.to_string(),
-                    }
-                })?;
+                let dns = crate::dns::rackspace::RackspaceDns::build(config)
+                    .map_err(options_error("dns", crate::dns::rackspace::NAME))?;
                 Ok(Arc::new(dns) as Arc<dyn DnsManager>)
             }),
         );
@@ -257,14 +221,8 @@ impl Registry {
             Arc::new(|options: &Options| {
                 let config: crate::metrics::prometheus::PrometheusConfig =
                     parse("metrics", crate::metrics::prometheus::NAME, options)?;
-                let source =
-                    crate::metrics::prometheus::PrometheusMetrics::build(config).map_err(|e| {
-                        RegistryError::Options {
-                            kind: "metrics",
-                            driver: crate::metrics::prometheus::NAME.to_owned(),
-                            message: e.to_string(),
-                        }
-                    })?;
+                let source = crate::metrics::prometheus::PrometheusMetrics::build(config)
+                    .map_err(options_error("metrics", crate::metrics::prometheus::NAME))?;
                 Ok(Arc::new(source) as Arc<dyn poppy_core::ports::MetricsSource>)
             }),
         );
@@ -288,14 +246,8 @@ impl Registry {
             Arc::new(|options: &Options| {
                 let config: crate::notify::webhook::WebhookConfig =
                     parse("notifications", crate::notify::webhook::NAME, options)?;
-                let notifier =
-                    crate::notify::webhook::WebhookNotifier::build(config).map_err(|e| {
-                        RegistryError::Options {
-                            kind: "notifications",
-                            driver: crate::notify::webhook::NAME.to_owned(),
-                            message: e.to_string(),
-                        }
-                    })?;
+                let notifier = crate::notify::webhook::WebhookNotifier::build(config)
+                    .map_err(options_error("notifications", crate::notify::webhook::NAME))?;
                 Ok(Arc::new(notifier) as Arc<dyn poppy_core::ports::Notifier>)
             }),
         );
@@ -634,6 +586,18 @@ async fn cassandra_storage(
         // The Cassandra store keeps no certificates yet.
         certificates: None,
     })
+}
+
+/// Maps a driver's own configuration error to [`RegistryError::Options`].
+fn options_error<E: std::fmt::Display>(
+    kind: &'static str,
+    driver: &'static str,
+) -> impl FnOnce(E) -> RegistryError {
+    move |e| RegistryError::Options {
+        kind,
+        driver: driver.to_owned(),
+        message: e.to_string(),
+    }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(
