@@ -75,7 +75,7 @@ async fn build_backends(
         let provider = registry.provider(section.driver(), &section.name, &section.options)?;
         providers.insert(metrics.provider(provider));
     }
-    Ok(Backends {
+    let backends = Backends {
         store: metrics.store(storage.store),
         flavors: storage.flavors,
         jobs: metrics.job_board(storage.jobs),
@@ -84,10 +84,17 @@ async fn build_backends(
         notifier: optional(&config.notifications, |d, o| registry.notifier(d, o))?,
         certificates: storage.certificates,
         metrics: optional(&config.metrics, |d, o| registry.metrics(d, o))?,
-    })
+    };
+    Ok(
+        match optional(&config.log_delivery, |d, o| registry.log_delivery(d, o))? {
+            Some(log_delivery) => backends.with_log_delivery(log_delivery),
+            None => backends,
+        },
+    )
 }
 
-/// The adapter of an optional section (`[notifications]`, `[metrics]`):
+/// The adapter of an optional section (`[notifications]`, `[metrics]`,
+/// `[log_delivery]`):
 /// none for `driver = "none"`.
 fn optional<T: ?Sized>(
     section: &crate::config::DriverSection,

@@ -47,6 +47,10 @@ pub struct Config {
     /// Where analytics read traffic metrics: `driver = "none" |
     /// "prometheus" | "memory"` plus the driver's keys.
     pub metrics: DriverSection,
+    /// Where log-delivery containers are made (§5.2 step 3): `driver =
+    /// "none" | "swift"` plus the driver's keys. With "none" the service's
+    /// `log_delivery` setting is stored and shown as given.
+    pub log_delivery: DriverSection,
     /// Who may call the operator endpoints (`/v1.0/admin/…`).
     pub admin: AdminConfig,
 }
@@ -73,6 +77,7 @@ impl Default for Config {
             log: LogConfig::default(),
             notifications: DriverSection::named("log"),
             metrics: DriverSection::named("none"),
+            log_delivery: DriverSection::named("none"),
             admin: AdminConfig::default(),
         }
     }

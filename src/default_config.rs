@@ -97,6 +97,18 @@ driver = "log"
 [metrics]
 driver = "none"
 
+# Where the CDN access logs of services with log_delivery enabled go: "none"
+# (the setting is stored and shown as given, no container is made) or
+# "swift" (feature swift: with the X-Auth-Token of the request that turns
+# log delivery on, authenticate to Keystone and PUT the container in the
+# object store of the first catalog region in preferred_dcs; a service whose
+# container cannot be made has log delivery turned off). Keys: identity_url,
+# identity_version ("v2" or "v3"), container_name (".CDN_ACCESS_LOGS"),
+# preferred_dcs (["DC1", "DC2"]), datacenter (the region Poppy runs in: the
+# internal URL is used there), timeout_ms (10000).
+[log_delivery]
+driver = "none"
+
 # Who may call /v1.0/admin/...: callers whose role_header lists role (what
 # Keystone's auth middleware sends for a validated token), or who send in
 # token_header the token held by the environment variable token_env. Others

@@ -4,6 +4,7 @@
 
 pub mod dns;
 pub mod jobs;
+pub mod log_delivery;
 pub mod metrics;
 pub mod notify;
 pub mod provider;

@@ -36,6 +36,13 @@ pub type NotifierFactory = Arc<
     dyn Fn(&Options) -> Result<Arc<dyn poppy_core::ports::Notifier>, RegistryError> + Send + Sync,
 >;
 
+/// Builds a log-delivery container service from its options.
+pub type LogDeliveryFactory = Arc<
+    dyn Fn(&Options) -> Result<Arc<dyn poppy_core::ports::LogDelivery>, RegistryError>
+        + Send
+        + Sync,
+>;
+
 /// Why a driver could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -80,6 +87,7 @@ const DNS_FEATURES: &[(&str, &str)] = &[
 ];
 const METRICS_FEATURES: &[(&str, &str)] = &[("prometheus", "metrics-prometheus")];
 const NOTIFY_FEATURES: &[(&str, &str)] = &[("webhook", "notify-webhook")];
+const LOG_DELIVERY_FEATURES: &[(&str, &str)] = &[("swift", "swift")];
 const STORAGE_FEATURES: &[(&str, &str)] = &[("sqlite", "sqlite"), ("cassandra", "cassandra")];
 const JOBS_FEATURES: &[(&str, &str)] = &[("sqlite", "sqlite"), ("zookeeper", "zookeeper")];
 
@@ -90,7 +98,7 @@ pub struct Storage {
     pub flavors: Arc<dyn FlavorStore>,
     pub jobs: Arc<dyn JobBoard>,
     /// SSL certificate records and queues, where the storage driver keeps
-    /// them (SQLite does; `None` otherwise).
+    /// them (SQLite and Cassandra do; `None` otherwise).
     pub certificates: Option<Arc<dyn poppy_core::ports::CertificateStore>>,
 }
 
@@ -101,6 +109,7 @@ pub struct Registry {
     dns: BTreeMap<String, DnsFactory>,
     metrics: BTreeMap<String, MetricsFactory>,
     notifiers: BTreeMap<String, NotifierFactory>,
+    log_delivery: BTreeMap<String, LogDeliveryFactory>,
 }
 
 impl fmt::Debug for Registry {
@@ -110,6 +119,10 @@ impl fmt::Debug for Registry {
             .field("dns", &self.dns.keys().collect::<Vec<_>>())
             .field("metrics", &self.metrics.keys().collect::<Vec<_>>())
             .field("notifiers", &self.notifiers.keys().collect::<Vec<_>>())
+            .field(
+                "log_delivery",
+                &self.log_delivery.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -251,7 +264,45 @@ impl Registry {
                 Ok(Arc::new(notifier) as Arc<dyn poppy_core::ports::Notifier>)
             }),
         );
+        #[cfg(feature = "swift")]
+        registry.register_log_delivery(
+            crate::log_delivery::swift::NAME,
+            Arc::new(|options: &Options| {
+                let config: crate::log_delivery::swift::SwiftConfig =
+                    parse("log_delivery", crate::log_delivery::swift::NAME, options)?;
+                let driver = crate::log_delivery::swift::SwiftLogDelivery::build(config).map_err(
+                    options_error("log_delivery", crate::log_delivery::swift::NAME),
+                )?;
+                Ok(Arc::new(driver) as Arc<dyn poppy_core::ports::LogDelivery>)
+            }),
+        );
         registry
+    }
+
+    pub fn register_log_delivery(
+        &mut self,
+        driver: &str,
+        factory: LogDeliveryFactory,
+    ) -> &mut Self {
+        self.log_delivery.insert(driver.to_owned(), factory);
+        self
+    }
+
+    /// Builds the log-delivery container service `driver` (`[log_delivery]`).
+    pub fn log_delivery(
+        &self,
+        driver: &str,
+        options: &Options,
+    ) -> Result<Arc<dyn poppy_core::ports::LogDelivery>, RegistryError> {
+        let factory = self.log_delivery.get(driver).ok_or_else(|| {
+            missing(
+                "log_delivery",
+                driver,
+                LOG_DELIVERY_FEATURES,
+                self.log_delivery.keys(),
+            )
+        })?;
+        factory(options)
     }
 
     pub fn register_metrics(&mut self, driver: &str, factory: MetricsFactory) -> &mut Self {
@@ -421,6 +472,7 @@ fn feature_enabled(feature: &str) -> bool {
         || (feature == "cassandra" && cfg!(feature = "cassandra"))
         || (feature == "metrics-prometheus" && cfg!(feature = "metrics-prometheus"))
         || (feature == "notify-webhook" && cfg!(feature = "notify-webhook"))
+        || (feature == "swift" && cfg!(feature = "swift"))
 }
 
 #[cfg(feature = "sqlite")]
@@ -579,12 +631,12 @@ async fn cassandra_storage(
         }
     };
     let jobs = zookeeper_board(jobs_options).await?;
+    let certificates = store.certificates();
     Ok(Storage {
         store: Arc::new(store.clone()),
         flavors: Arc::new(store),
         jobs,
-        // The Cassandra store keeps no certificates yet.
-        certificates: None,
+        certificates: Some(Arc::new(certificates)),
     })
 }
 

@@ -4,12 +4,20 @@
 
 #![cfg(feature = "akamai")]
 
+#[path = "akamai/cert_flows.rs"]
+mod cert_flows;
+#[path = "akamai/certificates.rs"]
+mod certificates;
 #[path = "akamai/conformance.rs"]
 mod conformance;
 #[path = "akamai/errors.rs"]
 mod errors;
 #[path = "akamai/fake.rs"]
 mod fake;
+#[path = "akamai/faults.rs"]
+mod faults;
+#[path = "akamai/fake_certs.rs"]
+mod fake_certs;
 #[path = "akamai/lifecycle.rs"]
 mod lifecycle;
 #[path = "akamai/live.rs"]

@@ -1,11 +1,13 @@
 //! The Cassandra store: the query layer, configuration, migrations and
-//! error mapping without a server (they run everywhere), and the `store`
-//! and `flavor` conformance suites against a live Cassandra when
+//! error mapping without a server (they run everywhere), and the `store`,
+//! `flavor` and `certificates` conformance suites against a live Cassandra when
 //! `POPPY_TEST_CASSANDRA=host:port` is set (skipped otherwise). One test
 //! binary, a module per concern.
 
 #![cfg(feature = "cassandra")]
 
+#[path = "cassandra/certificates.rs"]
+mod certificates;
 #[path = "cassandra/config.rs"]
 mod config;
 #[path = "cassandra/errors.rs"]

@@ -16,3 +16,6 @@ mod moto;
 
 #[path = "cloudfront/xml_fake.rs"]
 mod xml_fake;
+
+#[path = "cloudfront/faults.rs"]
+mod faults;

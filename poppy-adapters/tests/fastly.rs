@@ -10,3 +10,6 @@ mod fake;
 
 #[path = "fastly/contract.rs"]
 mod contract;
+
+#[path = "fastly/faults.rs"]
+mod faults;

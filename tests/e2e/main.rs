@@ -17,6 +17,7 @@ mod flavors;
 mod health;
 mod isolation;
 mod lifecycle;
+mod log_delivery;
 mod negative;
 mod patch;
 mod services;

@@ -36,7 +36,9 @@ pub struct Recorded {
     pub query: BTreeMap<String, String>,
     pub content_type: Option<String>,
     pub authorization: String,
+    /// A JSON body, or a form body as an object of its fields.
     pub body: Option<Value>,
+    pub accept: Option<String>,
 }
 
 impl Recorded {
@@ -95,6 +97,16 @@ pub struct State {
     pub log: Vec<Recorded>,
     /// Every request is answered with this, when set.
     pub fault: Option<Fault>,
+    /// SPS requests, by `spsId` (see `akamai/fake_certs.rs`).
+    pub sps: BTreeMap<u64, crate::fake_certs::FakeSps>,
+    /// Reads of an SPS request it stays running for.
+    pub sps_polls: u32,
+    /// The SANs of each SAN certificate, by its `cnameHostname`.
+    pub san_certs: BTreeMap<String, Vec<String>>,
+    /// CPS enrollments, by id.
+    pub enrollments: BTreeMap<u64, crate::fake_certs::FakeEnrollment>,
+    /// Reads of an enrollment (or its change) a change stays pending for.
+    pub cps_polls: u32,
     next_id: u32,
     clock: u32,
 }
@@ -234,7 +246,7 @@ fn fault_response(fault: &Fault) -> ResponseTemplate {
     }
 }
 
-fn problem(status: u16, title: &str, detail: &str) -> ResponseTemplate {
+pub fn problem(status: u16, title: &str, detail: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(
         json!({
             "type": format!("https://problems.luna.akamaiapis.net/papi/v0/{}", title.to_lowercase().replace(' ', "-")),
@@ -247,7 +259,7 @@ fn problem(status: u16, title: &str, detail: &str) -> ResponseTemplate {
     )
 }
 
-fn ok(status: u16, body: Value) -> ResponseTemplate {
+pub fn ok(status: u16, body: Value) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(body)
 }
 
@@ -285,15 +297,20 @@ fn respond(state: &Arc<Mutex<State>>, signer: &Signer, request: &Request) -> Res
     };
     let path = request.url.path().to_owned();
     let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
-    let body: Option<Value> = serde_json::from_slice(&request.body).ok();
+    let content_type = header("content-type");
+    let body: Option<Value> = match content_type.as_deref() {
+        Some("application/x-www-form-urlencoded") => Some(crate::fake_certs::form_fields(request)),
+        _ => serde_json::from_slice(&request.body).ok(),
+    };
     let authorization = header("authorization").unwrap_or_default();
     state.log.push(Recorded {
         method: request.method.to_string(),
         path: path.clone(),
         query: query.clone(),
-        content_type: header("content-type"),
+        content_type: content_type.clone(),
         authorization: authorization.clone(),
         body: body.clone(),
+        accept: header("accept"),
     });
 
     if let Some(fault) = &state.fault {
@@ -320,6 +337,20 @@ fn respond(state: &Arc<Mutex<State>>, signer: &Signer, request: &Request) -> Res
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     if segments.first() == Some(&"ccu") {
         return ccu(&mut state, &method, &segments, &path, body);
+    }
+    if matches!(
+        segments.first(),
+        Some(&"cps") | Some(&"config-secure-provisioning-service")
+    ) {
+        let call = crate::fake_certs::Call {
+            method: &method,
+            segments: &segments,
+            query: &query,
+            content_type: content_type.as_deref().unwrap_or_default(),
+            accept: header("accept").unwrap_or_default(),
+            body,
+        };
+        return crate::fake_certs::respond(&mut state, call);
     }
     let scoped = !matches!(
         segments.as_slice(),

@@ -266,7 +266,7 @@ async fn create_activate_update_purge_and_delete() {
 
     // purge: Fast Purge v3, soft = invalidate, hard = delete, all = CP code.
     let caps = provider.capabilities();
-    assert!(caps.hard_purge && caps.soft_purge && caps.purge_all && !caps.certificates);
+    assert!(caps.hard_purge && caps.soft_purge && caps.purge_all && caps.certificates);
     fake.clear_log();
     let url = PurgeTarget::Url("/index.html".to_owned());
     ok(

@@ -1,4 +1,5 @@
-//! Against a live Cassandra: set `POPPY_TEST_CASSANDRA=host:port` (and
+//! Against a live Cassandra (the `store`, `flavor` and `certificates`
+//! suites): set `POPPY_TEST_CASSANDRA=host:port` (and
 //! optionally `POPPY_TEST_CASSANDRA_KEYSPACE`, default `poppy_test`). Without
 //! the variable the live tests return at once. The tests at the end need
 //! no server.
@@ -9,9 +10,10 @@ use poppy_adapters::storage::cassandra::{
     CassandraConfig, CassandraError, CassandraStore, MIGRATIONS,
 };
 use poppy_adapters::{Registry, RegistryError};
-use poppy_core::model::ProjectId;
-use poppy_core::ports::{FlavorStore, ServiceStore};
+use poppy_core::model::{CertQueue, CertType, ProjectId, SslCertificate};
+use poppy_core::ports::{CertificateStore, FlavorStore, ServiceStore};
 use poppy_core::testkit::{conformance, fixtures};
+use serde_json::json;
 
 fn live_config() -> Option<CassandraConfig> {
     let Ok(address) = std::env::var("POPPY_TEST_CASSANDRA") else {
@@ -111,6 +113,160 @@ async fn flavors_survive_a_new_session() {
     FlavorStore::delete(&other, &flavor.id)
         .await
         .expect("delete");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_certificates_suite_passes_against_a_live_cassandra() {
+    let Some(config) = live_config() else { return };
+    let store = CassandraStore::connect(&config)
+        .await
+        .expect("connect and migrate");
+    let certificates = store.certificates();
+    assert_eq!(certificates.name(), "cassandra");
+    conformance::certificates::run_all(&certificates).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_enqueues_from_two_sessions_are_never_lost() {
+    let Some(config) = live_config() else { return };
+    let first = CassandraStore::connect(&config).await.expect("connect");
+    let second = CassandraStore::connect(&config).await.expect("connect");
+    let provider = format!("live-{}", fixtures::unique_label());
+    let stores = [first.certificates(), second.certificates()];
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let store = stores[n % 2].clone();
+        let provider = provider.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .enqueue(&provider, CertQueue::Retry, &json!({ "n": n }))
+                .await
+        }));
+    }
+    // A take racing the enqueues: each item is either taken or kept.
+    let taken = stores[0]
+        .take_queue(&provider, CertQueue::Retry)
+        .await
+        .expect("take");
+    for task in tasks {
+        task.await.expect("task").expect("enqueue");
+    }
+    let kept = stores[1]
+        .take_queue(&provider, CertQueue::Retry)
+        .await
+        .expect("take the rest");
+    let mut seen: Vec<i64> = taken
+        .iter()
+        .chain(&kept)
+        .map(|item| item["n"].as_i64().expect("item"))
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..8).collect::<Vec<_>>(), "every item exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_and_queues_survive_a_new_session() {
+    let Some(config) = live_config() else { return };
+    let store = CassandraStore::connect(&config).await.expect("connect");
+    let project = ProjectId::random();
+    let cert = SslCertificate::new(
+        project.clone(),
+        fixtures::FLAVOR_ID,
+        fixtures::unique_domain(),
+        CertType::Sni,
+        1,
+    );
+    let provider = format!("live-{}", fixtures::unique_label());
+    store.certificates().create(&cert).await.expect("create");
+    store
+        .certificates()
+        .enqueue(
+            &provider,
+            CertQueue::SanMapping,
+            &json!({"d": cert.domain_name}),
+        )
+        .await
+        .expect("enqueue");
+    let other = CassandraStore::connect(&config)
+        .await
+        .expect("connect again")
+        .certificates();
+    assert_eq!(
+        other.get(&cert.domain_name).await.expect("get"),
+        Some(cert.clone())
+    );
+    assert_eq!(
+        other
+            .take_queue(&provider, CertQueue::SanMapping)
+            .await
+            .expect("take"),
+        vec![json!({"d": cert.domain_name})]
+    );
+    other
+        .delete(&cert.domain_name, &project)
+        .await
+        .expect("cleanup");
+}
+
+/// With a ZooKeeper too (`POPPY_TEST_ZOOKEEPER`), the registry hands out the
+/// Cassandra certificate store with the storage.
+#[cfg(feature = "zookeeper")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registry_hands_out_the_cassandra_certificate_store() {
+    let Some(config) = live_config() else { return };
+    let Ok(zookeeper) = std::env::var("POPPY_TEST_ZOOKEEPER") else {
+        eprintln!("POPPY_TEST_ZOOKEEPER is not set: skipping");
+        return;
+    };
+    let mut storage = toml::Table::new();
+    storage.insert(
+        "contact_points".to_owned(),
+        toml::Value::Array(
+            config
+                .contact_points
+                .iter()
+                .map(|p| toml::Value::String(p.clone()))
+                .collect(),
+        ),
+    );
+    storage.insert(
+        "keyspace".to_owned(),
+        toml::Value::String(config.keyspace.clone()),
+    );
+    storage.insert(
+        "automatic_schema_migration".to_owned(),
+        toml::Value::Boolean(true),
+    );
+    let mut jobs = toml::Table::new();
+    jobs.insert("hosts".to_owned(), toml::Value::String(zookeeper));
+    jobs.insert(
+        "root".to_owned(),
+        toml::Value::String(format!("/poppy-test-{}", fixtures::unique_label())),
+    );
+    let storage = Registry::builtin()
+        .storage(
+            ("cassandra", &storage),
+            ("zookeeper", &jobs),
+            std::path::Path::new("."),
+        )
+        .await
+        .expect("cassandra storage with the zookeeper board");
+    let certificates = storage
+        .certificates
+        .expect("the Cassandra storage keeps certificates");
+    assert_eq!(certificates.name(), "cassandra");
+    let provider = format!("live-{}", fixtures::unique_label());
+    certificates
+        .put_setting(&provider, "san:x", &json!({"spsId": 1}))
+        .await
+        .expect("put");
+    assert_eq!(
+        certificates
+            .get_setting(&provider, "san:x")
+            .await
+            .expect("get"),
+        Some(json!({"spsId": 1}))
+    );
 }
 
 // ---- no server needed -------------------------------------------------

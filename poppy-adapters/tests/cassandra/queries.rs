@@ -7,11 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cdrs_tokio::frame::message_result::ColType;
 use cdrs_tokio::types::value::Value;
+use poppy_adapters::storage::cassandra::queries::certs::{self, CertRow, QueueWrite, StoredQueue};
 use poppy_adapters::storage::cassandra::queries::{
     self, cql, ClaimOutcome, ServiceRow, WriteOutcome,
 };
 use poppy_adapters::storage::cassandra::{statements, CassandraError, MIGRATIONS};
-use poppy_core::model::{ProjectId, Service, ServiceId, ServiceStatus};
+use poppy_core::model::{
+    CertQueue, CertStatus, CertType, ProjectId, Service, ServiceId, ServiceStatus, SslCertificate,
+};
 use poppy_core::ports::PortError;
 use poppy_core::testkit::fixtures;
 use uuid::Uuid;
@@ -23,7 +26,7 @@ fn rich() -> Service {
 }
 
 /// Column name → CQL type of every table, read from the migrations.
-fn schema() -> BTreeMap<String, BTreeMap<String, String>> {
+pub fn schema() -> BTreeMap<String, BTreeMap<String, String>> {
     let mut tables = BTreeMap::new();
     for migration in MIGRATIONS {
         for statement in statements(migration.cql) {
@@ -110,6 +113,10 @@ fn every_statement_uses_only_columns_its_table_has() {
     assert_eq!(
         schema.keys().map(String::as_str).collect::<Vec<_>>(),
         vec![
+            "cert_queues",
+            "cert_settings",
+            "cert_status",
+            "certificate_info",
             "domain_names",
             "flavors",
             "provider_url_domain",
@@ -157,6 +164,10 @@ fn statements_use_bare_table_names_and_conditional_writes_where_the_contract_nee
         cql::RELEASE_DOMAIN,
         cql::INSERT_FLAVOR,
         cql::DELETE_FLAVOR,
+        cql::INSERT_CERT,
+        cql::UPDATE_CERT,
+        cql::DELETE_CERT,
+        cql::SET_CERT_QUEUE,
     ] {
         assert!(
             conditional.contains(" IF "),
@@ -168,6 +179,8 @@ fn statements_use_bare_table_names_and_conditional_writes_where_the_contract_nee
         cql::UNINDEX_STATUS,
         cql::INDEX_PROVIDER_URL,
         cql::UNINDEX_PROVIDER_URL,
+        cql::INDEX_CERT_STATUS,
+        cql::UNINDEX_CERT_STATUS,
     ] {
         assert!(
             timestamped.contains("USING TIMESTAMP ?"),
@@ -194,6 +207,8 @@ fn every_statement_gets_one_value_per_placeholder() {
     let row = ServiceRow::encode(&service).expect("encode");
     let project = &service.project_id;
     let flavor = fixtures::unique_flavor();
+    let cert = SslCertificate::new(project.clone(), "f", "www.a.com", CertType::San, 1);
+    let cert_row = CertRow::encode(&cert).expect("encode certificate");
     let cases: Vec<(&str, Vec<Value>)> = vec![
         (cql::INSERT_SERVICE, row.insert_values()),
         (
@@ -255,6 +270,44 @@ fn every_statement_gets_one_value_per_placeholder() {
             queries::flavor_values(&flavor).expect("flavor"),
         ),
         (cql::DELETE_FLAVOR, queries::flavor_key_values("f")),
+        (cql::INSERT_CERT, cert_row.insert_values()),
+        (cql::GET_CERT, certs::cert_key_values("www.a.com")),
+        (cql::GET_CERT_STATUS, certs::cert_key_values("www.a.com")),
+        (
+            cql::UPDATE_CERT,
+            cert_row.update_values(CertStatus::CreateInProgress),
+        ),
+        (
+            cql::DELETE_CERT,
+            certs::delete_cert_values("www.a.com", project),
+        ),
+        (cql::INDEX_CERT_STATUS, cert_row.index_values(7)),
+        (
+            cql::UNINDEX_CERT_STATUS,
+            certs::unindex_cert_status_values(7, CertStatus::Failed, "www.a.com"),
+        ),
+        (
+            cql::LIST_CERTS_BY_STATUS,
+            certs::list_certs_by_status_values(CertStatus::Failed, None, 5),
+        ),
+        (
+            cql::GET_CERT_QUEUE,
+            certs::queue_key_values("akamai", CertQueue::Retry),
+        ),
+        (
+            cql::SET_CERT_QUEUE,
+            QueueWrite::after(&StoredQueue::empty(), &[])
+                .expect("write")
+                .values("akamai", CertQueue::Retry),
+        ),
+        (
+            cql::GET_CERT_SETTING,
+            certs::setting_key_values("akamai", "san:x"),
+        ),
+        (
+            cql::PUT_CERT_SETTING,
+            certs::put_setting_values("akamai", "san:x", &serde_json::json!({})).expect("setting"),
+        ),
         (cql::PING, Vec::new()),
     ];
     let covered: BTreeSet<&str> = cases.iter().map(|(s, _)| *s).collect();

@@ -11,12 +11,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use poppy_adapters::provider::cloudfront::CloudFrontProvider;
-use poppy_core::model::{Domain, ProviderStatus, PurgeTarget, Service};
+use poppy_core::flows::Progress;
+use poppy_core::model::{Domain, JobKind, ProviderStatus, PurgeTarget, Service, ServiceStatus};
 use poppy_core::ports::{CdnProvider, PortError};
+use poppy_core::ports::{JobBoard, ServiceStore};
 use poppy_core::testkit::conformance::provider::{self as suite, Fault, FaultHooks};
+use poppy_core::testkit::fixtures;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::faults::faults_support::Rig;
 use crate::support::{driver, rich_service};
 
 const NS: &str = "http://cloudfront.amazonaws.com/doc/2020-05-31/";
@@ -592,4 +596,112 @@ async fn purges_are_invalidations_and_credentials_never_show() {
         "{error:?}"
     );
     assert!(!format!("{error:?}").contains("testing-secret-key"));
+}
+
+#[tokio::test]
+async fn an_update_is_in_progress_until_the_distribution_is_deployed() {
+    let fake = FakeCloudFront::start().await;
+    let driver = fake.driver(60);
+    let service = rich_service();
+    let id = fake.seeded(&driver, &service).await;
+    let mut changed = service.clone();
+    changed.spec.domains.push(Domain::http("more.example.com"));
+    let updated = driver.update(&id, &changed).await.expect("update");
+    assert_eq!(
+        updated.status,
+        ProviderStatus::DeployInProgress,
+        "CloudFront accepted the change as InProgress; it is not live yet"
+    );
+    fake.state().statuses = VecDeque::from(["InProgress"; 3]);
+    for _ in 0..3 {
+        assert_eq!(
+            driver.status(&id).await.expect("status"),
+            ProviderStatus::DeployInProgress
+        );
+    }
+    assert_eq!(
+        driver.status(&id).await.expect("status"),
+        ProviderStatus::Deployed
+    );
+}
+
+/// Reads of `GET /distribution/<id>` (the rollout status) so far.
+async fn status_reads(fake: &FakeCloudFront) -> usize {
+    let path = format!("{API}/{ID}");
+    fake.requests()
+        .await
+        .iter()
+        .filter(|(method, p, _)| method == "GET" && *p == path)
+        .count()
+}
+
+/// The worker's create and update flows keep a service in progress while
+/// CloudFront reads `InProgress`, polling `status` until `Deployed`.
+#[tokio::test]
+async fn the_flows_poll_a_long_rollout_until_the_distribution_is_deployed() {
+    const READS: usize = 6;
+    let fake = FakeCloudFront::start().await;
+    let rig = Rig::new(Arc::new(fake.driver(60)));
+    let service = rich_service();
+    fake.state().statuses = VecDeque::from(["InProgress"; READS]);
+    rig.submit(std::slice::from_ref(&service)).await;
+    let done = rig
+        .run(Rig::runner_config(1, 5), Duration::from_secs(30))
+        .await;
+    assert_eq!(done[0].status, ServiceStatus::Deployed, "{:?}", done[0]);
+    assert_eq!(
+        done[0].provider_details["cloudfront"].status,
+        ProviderStatus::Deployed
+    );
+    assert!(
+        fake.state().statuses.is_empty(),
+        "deployed only after every InProgress read"
+    );
+    assert_eq!(status_reads(&fake).await, READS + 1);
+    let create = rig.jobs.completed();
+    assert_eq!(create.len(), 1);
+    assert_eq!(Progress::load(&create[0].progress).polls, READS as u32);
+
+    // An update: the new definition is pushed, then polled until live.
+    let mut current = done[0].clone();
+    let previous = current.spec.clone();
+    let added = fixtures::unique_domain();
+    current.spec.domains.push(Domain::http(added.as_str()));
+    current.status = ServiceStatus::UpdateInProgress;
+    rig.store
+        .update(&current, None)
+        .await
+        .expect("store the update");
+    rig.jobs
+        .post(&fixtures::job_of(
+            &current,
+            JobKind::UpdateService {
+                previous: Box::new(previous),
+            },
+        ))
+        .await
+        .expect("post the update job");
+    fake.state().statuses = VecDeque::from(["InProgress"; READS]);
+    let reads_before = status_reads(&fake).await;
+    let done = rig
+        .run(Rig::runner_config(1, 5), Duration::from_secs(30))
+        .await;
+    let updated = &done[0];
+    assert_eq!(updated.status, ServiceStatus::Deployed, "{updated:?}");
+    let detail = &updated.provider_details["cloudfront"];
+    assert_eq!(detail.status, ProviderStatus::Deployed);
+    assert_eq!(detail.access_urls.len(), 3, "{detail:?}");
+    assert!(
+        fake.state().statuses.is_empty(),
+        "the update waited for every InProgress read"
+    );
+    assert_eq!(status_reads(&fake).await - reads_before, READS + 1);
+    let stored = fake.state().config.clone().unwrap_or_default();
+    assert!(stored.contains(&added), "the update landed: {stored}");
+    let jobs = rig.jobs.completed();
+    let update = jobs
+        .iter()
+        .find(|j| matches!(j.kind, JobKind::UpdateService { .. }))
+        .expect("the update job completed");
+    assert_eq!(Progress::load(&update.progress).polls, READS as u32);
 }

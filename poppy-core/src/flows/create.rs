@@ -60,7 +60,7 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Outcome, Stop> {
             Ok(ProviderStatus::DeployInProgress) => {
                 ctx.progress.polls += 1;
                 ctx.checkpoint().await?;
-                record(ctx, &providers).await?;
+                record(ctx, &providers, None).await?;
                 return Ok(Outcome::Poll {
                     after: ctx.settings.poll_interval,
                 });
@@ -78,7 +78,11 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Outcome, Stop> {
         }
     }
 
-    let Some(service) = record(ctx, &providers).await? else {
+    let any_deployed = providers
+        .iter()
+        .any(|n| !ctx.progress.failures.contains_key(n));
+    let log_urls = super::log_delivery::step(ctx, &service, any_deployed).await?;
+    let Some(service) = record(ctx, &providers, Some(&log_urls)).await? else {
         return Ok(Outcome::Done);
     };
     let (kind, message) = match service.status {
@@ -93,10 +97,12 @@ pub(super) async fn run(ctx: &mut Ctx<'_>) -> Result<Outcome, Stop> {
 /// Writes the provider details the progress has into the service and
 /// settles its status if it is still being created (a DELETE may have
 /// arrived meanwhile: then only the details are recorded, for the delete
-/// flow to clean up).
+/// flow to clean up). `log_urls`, once the log-delivery step ran, go into
+/// the details of the providers that deployed.
 async fn record(
     ctx: &mut Ctx<'_>,
     providers: &[String],
+    log_urls: Option<&super::log_delivery::LogUrls>,
 ) -> Result<Option<crate::model::Service>, Stop> {
     let progress = ctx.progress.clone();
     let job = ctx.claim.job.clone();
@@ -106,6 +112,9 @@ async fn record(
             if let Some(detail) = detail_for(&progress, name, previous.as_ref()) {
                 service.provider_details.insert(name.clone(), detail);
             }
+        }
+        if let Some(log_urls) = log_urls {
+            super::log_delivery::apply(service, log_urls);
         }
         if service.status == ServiceStatus::CreateInProgress {
             let details: Vec<&ProviderDetail> = service.provider_details.values().collect();

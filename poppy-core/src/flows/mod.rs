@@ -17,6 +17,7 @@ mod certificate;
 mod create;
 mod delete;
 mod finish;
+pub(crate) mod log_delivery;
 mod operator;
 mod progress;
 mod purge;

@@ -46,6 +46,41 @@ pub(super) async fn run(ctx: &mut Ctx<'_>, previous: &ServiceSpec) -> Result<Out
         }
     }
 
+    // Providers still rolling the new definition out (CloudFront, Akamai
+    // activations) are asked again until they finish, as in the create flow.
+    for name in &providers {
+        let Some(deployment) = ctx.progress.deployments.get(name).cloned() else {
+            continue;
+        };
+        if deployment.status != crate::model::ProviderStatus::DeployInProgress
+            || ctx.progress.failures.contains_key(name)
+        {
+            continue;
+        }
+        let Some(provider) = ctx.provider(name) else {
+            continue;
+        };
+        match provider.status(&deployment.provider_service_id).await {
+            Ok(crate::model::ProviderStatus::DeployInProgress) => {
+                ctx.progress.polls += 1;
+                ctx.checkpoint().await?;
+                return Ok(Outcome::Poll {
+                    after: ctx.settings.poll_interval,
+                });
+            }
+            Ok(status) => {
+                if let Some(d) = ctx.progress.deployments.get_mut(name) {
+                    d.status = status;
+                }
+                ctx.checkpoint().await?;
+            }
+            Err(error) => {
+                let failure = classify(error, "provider")?;
+                ctx.fail(name, failure).await?;
+            }
+        }
+    }
+
     // Providers the new flavor dropped: take the service off them.
     let dropped: Vec<(String, ProviderDetail)> = service
         .provider_details
@@ -74,6 +109,10 @@ pub(super) async fn run(ctx: &mut Ctx<'_>, previous: &ServiceSpec) -> Result<Out
         ctx.checkpoint().await?;
     }
 
+    let any_deployed = providers
+        .iter()
+        .any(|n| !ctx.progress.failures.contains_key(n));
+    let log_urls = super::log_delivery::step(ctx, &service, any_deployed).await?;
     let progress = ctx.progress.clone();
     let failed = !progress.failures.is_empty();
     let updated = write_back(ctx.backends, &job, |svc| {
@@ -112,6 +151,7 @@ pub(super) async fn run(ctx: &mut Ctx<'_>, previous: &ServiceSpec) -> Result<Out
             }
             svc.provider_details = details;
         }
+        super::log_delivery::apply(svc, &log_urls);
         if svc.status == ServiceStatus::UpdateInProgress {
             let details: Vec<&ProviderDetail> = svc.provider_details.values().collect();
             svc.status = if failed {

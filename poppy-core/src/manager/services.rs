@@ -95,6 +95,7 @@ impl ServiceApi for Manager {
         let now = now_ms();
         let service = Service::new(project.clone(), spec, now);
         let job = Job::new(project.clone(), service.id, JobKind::CreateService, now);
+        let job = crate::flows::log_delivery::attach_auth_token(job, backends, &service);
         let outbox = backends.store.writes_jobs();
         match backends
             .store
@@ -255,6 +256,7 @@ impl Manager {
             },
             now_ms(),
         );
+        let job = crate::flows::log_delivery::attach_auth_token(job, &self.backends, &updated);
         self.save_with_job(&updated, &job).await?;
         info!(project = %updated.project_id, service = %updated.id, job = %job.id, "service update queued");
         Ok(())

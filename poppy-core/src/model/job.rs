@@ -119,6 +119,38 @@ pub struct Job {
     #[serde(default)]
     pub last_error: Option<String>,
     pub created_at: Millis,
+    /// The requester's `X-Auth-Token`, carried only by jobs whose flow acts
+    /// on the tenant's behalf elsewhere (the log-delivery container, §5.2
+    /// step 3); gone with the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<AuthToken>,
+}
+
+/// A tenant's credential (the request's `X-Auth-Token`). `Debug` never
+/// shows it, and there is no `Display`: read it with [`Self::expose`] only
+/// where it is sent. It serialises as a plain string so that a job board
+/// can hand it to the worker.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AuthToken(String);
+
+impl AuthToken {
+    /// `None` for an empty or blank token.
+    pub fn new(token: impl Into<String>) -> Option<Self> {
+        let token = token.into();
+        (!token.trim().is_empty()).then_some(Self(token))
+    }
+
+    /// The token itself, to put in a request header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AuthToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthToken(<redacted>)")
+    }
 }
 
 impl Job {
@@ -133,6 +165,7 @@ impl Job {
             progress: serde_json::Value::Null,
             last_error: None,
             created_at: now,
+            auth_token: None,
         }
     }
 }

@@ -16,7 +16,7 @@ pub use certificate::{
 };
 pub use flavor::{Flavor, FlavorProvider};
 pub use ids::{JobId, ProjectId, ServiceId};
-pub use job::{Claim, Job, JobKind, PurgeTarget};
+pub use job::{AuthToken, Claim, Job, JobKind, PurgeTarget};
 pub use provider::{AccessUrl, ProviderDeployment, ProviderDetail, ProviderLink};
 pub use service::{
     Access, CachingRule, CertificateType, Domain, HostHeaderType, LogDelivery, Origin, Protocol,

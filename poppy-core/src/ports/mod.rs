@@ -10,6 +10,7 @@ mod certificates;
 mod dns;
 mod error;
 mod jobs;
+mod log_delivery;
 mod metrics;
 mod notify;
 mod operator;
@@ -25,6 +26,9 @@ pub use certificates::{CertProvisioning, CertificateProvider, CertificateStore};
 pub use dns::DnsManager;
 pub use error::{BoxError, PortError};
 pub use jobs::{JobBoard, JobStats};
+pub use log_delivery::{
+    current_auth_token, with_auth_token, LogDelivery, LogDeliveryUrl, WithAuthToken,
+};
 pub use metrics::{MetricPoint, MetricType, MetricsQuery, MetricsSource, RegionSeries};
 pub use notify::{Notification, NotificationKind, Notifier};
 pub use operator::{
@@ -41,6 +45,8 @@ pub use certificates::{MockCertificateProvider, MockCertificateStore};
 pub use dns::MockDnsManager;
 #[cfg(any(test, feature = "testkit"))]
 pub use jobs::MockJobBoard;
+#[cfg(any(test, feature = "testkit"))]
+pub use log_delivery::MockLogDelivery;
 #[cfg(any(test, feature = "testkit"))]
 pub use metrics::MockMetricsSource;
 #[cfg(any(test, feature = "testkit"))]

@@ -3,7 +3,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use poppy_core::ports::{ListQuery, PurgeQuery};
+use poppy_core::model::AuthToken;
+use poppy_core::ports::{with_auth_token, ListQuery, PurgeQuery};
 
 use super::accepted;
 use crate::error::{json_response, ApiError};
@@ -24,9 +25,11 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     Project(project): Project,
     links: Links,
+    headers: axum::http::HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let id = state.api.services.create_service(&project, body).await?;
+    let create = state.api.services.create_service(&project, body);
+    let id = with_auth_token(auth_token(&headers), create).await?;
     Ok(accepted(Some(&links.service_location(&id))))
 }
 
@@ -91,13 +94,11 @@ pub(crate) async fn patch(
     Project(project): Project,
     links: Links,
     ServiceIdPath(id): ServiceIdPath,
+    headers: axum::http::HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    state
-        .api
-        .services
-        .patch_service(&project, &id, body)
-        .await?;
+    let patch = state.api.services.patch_service(&project, &id, body);
+    with_auth_token(auth_token(&headers), patch).await?;
     Ok(accepted(Some(&links.service_location(&id))))
 }
 
@@ -146,4 +147,13 @@ pub(crate) async fn purge(
         .purge_service(&project, &id, query)
         .await?;
     Ok(accepted(Some(&links.service_location(&id))))
+}
+
+/// The request's `X-Auth-Token`, which a flow may need to act for the
+/// tenant (the log-delivery container); never logged.
+fn auth_token(headers: &axum::http::HeaderMap) -> Option<AuthToken> {
+    headers
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .and_then(AuthToken::new)
 }

@@ -20,6 +20,12 @@ pub(super) struct Body<'a> {
     pub json: &'a serde_json::Value,
 }
 
+/// A request body of any media type.
+pub(super) struct RawBody<'a> {
+    pub content_type: &'a str,
+    pub bytes: Vec<u8>,
+}
+
 /// A response of any status.
 pub(super) struct Answer {
     pub status: u16,
@@ -88,6 +94,23 @@ impl Api {
         query: &[(&str, &str)],
         body: Option<Body<'_>>,
     ) -> Result<Answer, PortError> {
+        let raw = body.map(|b| RawBody {
+            content_type: b.content_type,
+            bytes: b.json.to_string().into_bytes(),
+        });
+        self.call_raw(method, path, query, raw, None).await
+    }
+
+    /// [`Self::call`] with a body of any media type and, for APIs that
+    /// version their answers by media type (CPS), the `Accept` to send.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<RawBody<'_>>,
+        accept: Option<&str>,
+    ) -> Result<Answer, PortError> {
         let what = format!("{method} {path}");
         let mut url = self.base.clone();
         url.set_path(path);
@@ -103,8 +126,8 @@ impl Api {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_owned(),
         };
-        let (content_type, bytes) = match &body {
-            Some(b) => (Some(b.content_type), b.json.to_string().into_bytes()),
+        let (content_type, bytes) = match body {
+            Some(b) => (Some(b.content_type), b.bytes),
             None => (None, Vec::new()),
         };
         let authorization = self.signer.authorization(&RequestParts {
@@ -119,7 +142,10 @@ impl Api {
             .http
             .request(method, url)
             .header(AUTHORIZATION, authorization)
-            .header(ACCEPT, "application/json, application/problem+json")
+            .header(
+                ACCEPT,
+                accept.unwrap_or("application/json, application/problem+json"),
+            )
             .header("PAPI-Use-Prefixes", "true");
         if let Some(content_type) = content_type {
             request = request.header(CONTENT_TYPE, content_type).body(bytes);

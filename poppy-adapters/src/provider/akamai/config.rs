@@ -143,6 +143,91 @@ pub struct AkamaiConfig {
     /// Who PAPI notifies of activations (PAPI requires at least one).
     pub activation_emails: Vec<String>,
     pub poll: PollConfig,
+    /// Certificate provisioning: the shared SAN certificates (SPS) and SNI
+    /// enrollments (CPS) domains are added to.
+    pub certificates: CertificatesConfig,
+}
+
+/// One shared SAN certificate, modified with SPS `modSan` requests.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SanCertConfig {
+    /// The certificate's CNAME host name (`secure1.san1.example.com`); its
+    /// edge hostname is `<name>.<https_edge_hostname_suffix>`.
+    pub name: String,
+    /// The SPS request that last changed it; an operator's `spsId` setting
+    /// replaces it.
+    pub sps_id: Option<u64>,
+    /// The SPS job of that request; an operator's `jobId` setting replaces
+    /// it.
+    pub job_id: Option<u64>,
+    /// SPS form fields sent with every `modSan` request of this certificate.
+    pub issuer: String,
+    pub ip_version: String,
+    pub slot_deployment_class: String,
+    pub product: String,
+    /// A disabled certificate gets no new domains; an operator's `enabled`
+    /// setting replaces it.
+    pub enabled: bool,
+}
+
+impl Default for SanCertConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            sps_id: None,
+            job_id: None,
+            issuer: "symantec".to_owned(),
+            ip_version: "ipv4".to_owned(),
+            slot_deployment_class: "esslType".to_owned(),
+            product: "ion_premier".to_owned(),
+            enabled: true,
+        }
+    }
+}
+
+/// One SNI certificate: a CPS enrollment whose SANs are the domains.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SniCertConfig {
+    /// The certificate's name (its CNAME host name, `sni1.example.com`).
+    pub name: String,
+    /// The CPS enrollment; an operator's `enrollmentId` setting replaces it.
+    pub enrollment_id: Option<u64>,
+    pub enabled: bool,
+}
+
+impl Default for SniCertConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            enrollment_id: None,
+            enabled: true,
+        }
+    }
+}
+
+/// `certificates = { … }` of the Akamai provider's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CertificatesConfig {
+    /// SAN certificates, tried in order.
+    pub san_certs: Vec<SanCertConfig>,
+    /// SNI certificates, tried in order.
+    pub sni_certs: Vec<SniCertConfig>,
+    /// Host names an SNI enrollment takes before the next one is used (an
+    /// operator's `san_cert_hostname_limit` setting replaces it).
+    pub hostname_limit: u64,
+}
+
+impl Default for CertificatesConfig {
+    fn default() -> Self {
+        Self {
+            san_certs: Vec::new(),
+            sni_certs: Vec::new(),
+            hostname_limit: 80,
+        }
+    }
 }
 
 impl Default for AkamaiConfig {
@@ -169,6 +254,7 @@ impl Default for AkamaiConfig {
             timeout_ms: 30_000,
             activation_emails: Vec::new(),
             poll: PollConfig::default(),
+            certificates: CertificatesConfig::default(),
         }
     }
 }
@@ -202,6 +288,7 @@ impl fmt::Debug for AkamaiConfig {
             .field("timeout_ms", &self.timeout_ms)
             .field("activation_emails", &self.activation_emails)
             .field("poll", &self.poll)
+            .field("certificates", &self.certificates)
             .finish()
     }
 }
@@ -224,6 +311,7 @@ pub(super) struct Settings {
     pub activation_emails: Vec<String>,
     pub poll_interval: Duration,
     pub poll_attempts: u32,
+    pub certificates: CertificatesConfig,
 }
 
 impl AkamaiConfig {
@@ -355,6 +443,7 @@ impl AkamaiConfig {
                 });
             }
         }
+        self.check_certificates()?;
         if self.poll.attempts == 0 {
             return Err(AkamaiConfigError::BadValue {
                 key: "poll.attempts",
@@ -379,15 +468,86 @@ impl AkamaiConfig {
                 http_edge_hostname: self.http_edge_hostname.clone(),
                 http_suffix: self.http_edge_hostname_suffix.clone(),
                 https_suffix: self.https_edge_hostname_suffix.clone(),
-                san_edge_hostname: self.san_edge_hostname.clone(),
-                sni_edge_hostname: self.sni_edge_hostname.clone(),
+                // Without an explicit one, domains go on the first
+                // certificate Poppy provisions them on.
+                san_edge_hostname: self
+                    .san_edge_hostname
+                    .clone()
+                    .or_else(|| self.certificates.san_certs.first().map(|c| c.name.clone())),
+                sni_edge_hostname: self
+                    .sni_edge_hostname
+                    .clone()
+                    .or_else(|| self.certificates.sni_certs.first().map(|c| c.name.clone())),
             },
             cp_code: self.cp_code,
             timeout: Duration::from_millis(self.timeout_ms),
             activation_emails: self.activation_emails.clone(),
             poll_interval: Duration::from_millis(self.poll.interval_ms),
             poll_attempts: self.poll.attempts,
+            certificates: self.certificates.clone(),
         })
+    }
+
+    fn check_certificates(&self) -> Result<(), AkamaiConfigError> {
+        let certs = &self.certificates;
+        let mut seen = std::collections::BTreeSet::new();
+        let names = certs
+            .san_certs
+            .iter()
+            .map(|c| ("certificates.san_certs.name", &c.name))
+            .chain(
+                certs
+                    .sni_certs
+                    .iter()
+                    .map(|c| ("certificates.sni_certs.name", &c.name)),
+            );
+        for (key, name) in names {
+            if !is_host_name(name) {
+                return Err(AkamaiConfigError::BadValue {
+                    key,
+                    value: name.clone(),
+                    expected: "a certificate host name like 'secure1.san1.example.com'",
+                });
+            }
+            if !seen.insert(name.to_ascii_lowercase()) {
+                return Err(AkamaiConfigError::BadValue {
+                    key,
+                    value: name.clone(),
+                    expected: "a name no other certificate has",
+                });
+            }
+        }
+        for cert in &certs.san_certs {
+            for (key, value) in [
+                ("certificates.san_certs.issuer", &cert.issuer),
+                ("certificates.san_certs.ip_version", &cert.ip_version),
+                (
+                    "certificates.san_certs.slot_deployment_class",
+                    &cert.slot_deployment_class,
+                ),
+                ("certificates.san_certs.product", &cert.product),
+            ] {
+                let token = !value.is_empty()
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+                if !token {
+                    return Err(AkamaiConfigError::BadValue {
+                        key,
+                        value: value.clone(),
+                        expected: "a non-empty SPS value of letters, digits, '.', '_' or '-'",
+                    });
+                }
+            }
+        }
+        if !(1..=200).contains(&certs.hostname_limit) {
+            return Err(AkamaiConfigError::BadValue {
+                key: "certificates.hostname_limit",
+                value: certs.hostname_limit.to_string(),
+                expected: "between 1 and 200",
+            });
+        }
+        Ok(())
     }
 }
 

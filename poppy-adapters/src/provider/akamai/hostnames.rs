@@ -77,21 +77,20 @@ fn plan_one(
         },
         (Protocol::Https, Some(CertificateType::Custom)) => (format!("{name}.{https}"), false),
         (Protocol::Https, Some(CertificateType::San)) => match &options.san_edge_hostname {
-            Some(cname) if cname.ends_with(https.as_str()) => (cname.clone(), false),
-            Some(cname) => (format!("{cname}.{https}"), false),
+            Some(cname) => (secure_edge_hostname(cname, https), false),
             None => {
                 return Err(PortError::Invalid(format!(
-                    "{field}/certificate: the akamai provider has no SAN certificate edge hostname \
-                     (san_edge_hostname) for '{name}', and does not provision certificates"
+                    "{field}/certificate: the akamai provider has no SAN certificate for '{name}': \
+                     configure san_edge_hostname or certificates.san_certs"
                 )))
             }
         },
         (Protocol::Https, Some(CertificateType::Sni)) => match &options.sni_edge_hostname {
-            Some(host) => (host.clone(), false),
+            Some(cname) => (secure_edge_hostname(cname, https), false),
             None => {
                 return Err(PortError::Invalid(format!(
-                    "{field}/certificate: the akamai provider has no SNI certificate edge hostname \
-                     (sni_edge_hostname) for '{name}', and does not provision certificates"
+                    "{field}/certificate: the akamai provider has no SNI certificate for '{name}': \
+                     configure sni_edge_hostname or certificates.sni_certs"
                 )))
             }
         },
@@ -108,6 +107,20 @@ fn plan_one(
         certificate: domain.certificate,
         may_create,
     })
+}
+
+/// The edge hostname of a certificate named `cname`: SAN and SNI
+/// certificates are served from `<cname>.<https suffix>` (`.edgekey.net`);
+/// a name that already ends with the suffix is taken as it is.
+pub fn secure_edge_hostname(cname: &str, https_suffix: &str) -> String {
+    let has_suffix = cname
+        .strip_suffix(https_suffix)
+        .is_some_and(|rest| rest.ends_with('.'));
+    if has_suffix {
+        cname.to_owned()
+    } else {
+        format!("{cname}.{https_suffix}")
+    }
 }
 
 /// The body of PAPI's `PUT …/versions/{v}/hostnames`.
@@ -206,5 +219,22 @@ mod tests {
         };
         assert!(message.starts_with("/domains/1/certificate:"), "{message}");
         assert!(message.contains("san_edge_hostname"), "{message}");
+        assert!(message.contains("certificates.san_certs"), "{message}");
+    }
+
+    #[test]
+    fn certificate_names_get_the_secure_suffix_once() {
+        assert_eq!(
+            secure_edge_hostname("san1.example.com", "edgekey.net"),
+            "san1.example.com.edgekey.net"
+        );
+        assert_eq!(
+            secure_edge_hostname("san1.example.com.edgekey.net", "edgekey.net"),
+            "san1.example.com.edgekey.net"
+        );
+        assert_eq!(
+            secure_edge_hostname("notedgekey.net", "edgekey.net"),
+            "notedgekey.net.edgekey.net"
+        );
     }
 }

@@ -27,10 +27,14 @@
 //!   hard → `delete`, soft → `invalidate`; everything → the configured CP
 //!   code (without one, purge-all is not a capability).
 //!
-//! Certificates are not provisioned: `san`/`sni` domains use the
-//! certificate edge hostnames the operator configured, or are refused.
+//! Certificates ([`certificates`]): SAN certificates through SPS `modSan`
+//! requests, SNI certificates through CPS enrollments, reached with
+//! [`CdnProvider::certificates`]. `san`/`sni` domains point at the
+//! `.edgekey.net` edge hostname of `san_edge_hostname`/`sni_edge_hostname`,
+//! or else of the first configured SAN/SNI certificate.
 
 mod ccu;
+pub mod certificates;
 mod client;
 mod config;
 pub mod edgegrid;
@@ -40,18 +44,22 @@ mod papi;
 pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use poppy_core::model::{
     ProviderDeployment, ProviderLink, ProviderStatus, PurgeTarget, Service, ServiceId,
 };
-use poppy_core::ports::{CdnProvider, PortError, ProviderCapabilities};
+use poppy_core::ports::{
+    CdnProvider, CertificateProvider, CertificateStore, PortError, ProviderCapabilities,
+};
 use serde_json::{json, Value};
 use tracing::{debug, info};
 
+pub use certificates::AkamaiCertificates;
 pub use config::{
-    AkamaiConfig, AkamaiConfigError, Network, PollConfig, Secret, ACCESS_TOKEN_ENV,
-    CLIENT_SECRET_ENV, CLIENT_TOKEN_ENV, HOST_ENV,
+    AkamaiConfig, AkamaiConfigError, CertificatesConfig, Network, PollConfig, SanCertConfig,
+    Secret, SniCertConfig, ACCESS_TOKEN_ENV, CLIENT_SECRET_ENV, CLIENT_TOKEN_ENV, HOST_ENV,
 };
 
 use client::Api;
@@ -68,6 +76,7 @@ pub const NAME: &str = "akamai";
 pub struct AkamaiProvider {
     settings: Settings,
     api: Api,
+    certificates: Arc<AkamaiCertificates>,
 }
 
 /// Everything a service becomes at Akamai, computed before any call.
@@ -93,7 +102,29 @@ impl AkamaiProvider {
     ) -> Result<Self, AkamaiConfigError> {
         let settings = config.resolve(&env)?;
         let api = Api::new(&settings)?;
-        Ok(Self { settings, api })
+        let certificates = Arc::new(AkamaiCertificates::new(&settings, Api::new(&settings)?));
+        Ok(Self {
+            settings,
+            api,
+            certificates,
+        })
+    }
+
+    /// The driver's certificate provisioning (also given by
+    /// [`CdnProvider::certificates`]).
+    pub fn certificate_provisioning(&self) -> Arc<AkamaiCertificates> {
+        Arc::clone(&self.certificates)
+    }
+
+    /// Lets certificate provisioning read and update the operator's
+    /// certificate settings kept in `store` under the provider's configured
+    /// name `provider`; see [`AkamaiCertificates::use_settings_store`].
+    pub fn use_certificate_settings(
+        &self,
+        provider: &str,
+        store: Arc<dyn CertificateStore>,
+    ) -> bool {
+        self.certificates.use_settings_store(provider, store)
     }
 
     /// The name of the property of service `id`.
@@ -322,8 +353,12 @@ impl CdnProvider for AkamaiProvider {
             purge_all: self.settings.cp_code.is_some(),
             hard_purge: true,
             soft_purge: true,
-            certificates: false,
+            certificates: true,
         }
+    }
+
+    fn certificates(&self) -> Option<Arc<dyn CertificateProvider>> {
+        Some(self.certificate_provisioning() as Arc<dyn CertificateProvider>)
     }
 
     async fn is_alive(&self) -> bool {

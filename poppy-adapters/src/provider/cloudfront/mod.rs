@@ -14,11 +14,13 @@
 //!   WAF or CloudFront Functions is refused with `Invalid` naming the field.
 //! - Updates read the configuration and its ETag, change it and send it
 //!   with `If-Match`; on `PreconditionFailed` they read again and retry
-//!   once, then report `Unavailable` for the flow to retry. An update
-//!   reports `deployed` once CloudFront accepted it (the update flow does
-//!   not poll rollouts; CloudFront keeps serving the previous configuration
-//!   while it propagates). `create` reports `deploy_in_progress` while the
-//!   new distribution is `InProgress`, and `status` tells when it is done.
+//!   once, then report `Unavailable` for the flow to retry.
+//! - Rollouts: `create` and `update` report `deploy_in_progress` while the
+//!   distribution is `InProgress` (CloudFront answers an accepted change
+//!   with `InProgress`; it keeps serving the previous configuration while
+//!   the new one propagates), and the flows poll `status` until it reads
+//!   `Deployed`, as for an Akamai activation. Only then is the service
+//!   `deployed`.
 //! - `delete` disables the distribution, answers `Unavailable` with
 //!   `retry_after = disable_poll_secs` while CloudFront still deploys the
 //!   disabled configuration (the flow calls it again), then deletes it with
@@ -505,11 +507,11 @@ impl CdnProvider for CloudFrontProvider {
         service: &Service,
     ) -> Result<ProviderDeployment, PortError> {
         let plan = self.plan(service)?;
-        let (domain_name, _status) = self.push(provider_service_id, service, &plan).await?;
+        let (domain_name, status) = self.push(provider_service_id, service, &plan).await?;
         Ok(Self::deployment(
             provider_service_id,
             &domain_name,
-            ProviderStatus::Deployed,
+            rollout(&status),
             service,
         ))
     }

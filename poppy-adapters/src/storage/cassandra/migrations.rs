@@ -33,6 +33,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_provider_url_domain",
         cql: include_str!("../../../migrations/cassandra/0004_provider_url_domain.cql"),
     },
+    Migration {
+        name: "0005_certificates",
+        cql: include_str!("../../../migrations/cassandra/0005_certificates.cql"),
+    },
 ];
 
 /// The table recording applied migrations, created before any migration.

@@ -1,6 +1,6 @@
-//! Cassandra storage (feature `cassandra`): the service and flavor stores
-//! of the distributed topology, where several stateless servers and workers
-//! share one keyspace (and a ZooKeeper job board).
+//! Cassandra storage (feature `cassandra`): the service, flavor and
+//! certificate stores of the distributed topology, where several stateless
+//! servers and workers share one keyspace (and a ZooKeeper job board).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,6 +30,7 @@
 //! way on both; a marker of another version (the nil id, a version-1 UUID)
 //! sorts before every version-4 id.
 
+mod certificates;
 mod config;
 mod error;
 mod migrations;
@@ -37,6 +38,7 @@ pub mod queries;
 mod session;
 mod store;
 
+pub use certificates::CassandraCertificateStore;
 pub use config::{
     parse_consistency, CassandraConfig, CassandraConfigError, CassandraSettings, Replication,
     ReplicationFactor, Secret, PASSWORD_ENV,

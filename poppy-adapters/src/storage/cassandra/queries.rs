@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 use super::error::CassandraError;
 
+pub mod certs;
+
 /// The statements, with `?` for each bind value. Table names are not
 /// qualified: the session runs in the configured keyspace.
 pub mod cql {
@@ -116,6 +118,52 @@ pub mod cql {
     /// all lightweight transactions or none are). Values: [`super::flavor_key_values`].
     pub const DELETE_FLAVOR: &str = "DELETE FROM flavors WHERE flavor_id = ? IF EXISTS";
 
+    /// Inserts a certificate record unless its domain has one.
+    /// Values: [`super::certs::CertRow::insert_values`].
+    pub const INSERT_CERT: &str = "INSERT INTO certificate_info (domain_name, project_id, \
+        flavor_id, cert_type, status, body, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
+        IF NOT EXISTS";
+    /// A certificate record. Values: [`super::certs::cert_key_values`].
+    pub const GET_CERT: &str = "SELECT domain_name, project_id, status, body \
+        FROM certificate_info WHERE domain_name = ?";
+    /// A certificate's status only (index checks). Values: [`super::certs::cert_key_values`].
+    pub const GET_CERT_STATUS: &str = "SELECT status FROM certificate_info WHERE domain_name = ?";
+    /// Replaces a certificate record if its status is the one read.
+    /// Values: [`super::certs::CertRow::update_values`].
+    pub const UPDATE_CERT: &str = "UPDATE certificate_info SET project_id = ?, flavor_id = ?, \
+        cert_type = ?, status = ?, body = ?, updated_at = ? WHERE domain_name = ? \
+        IF status = ?";
+    /// Deletes a certificate record if it belongs to the project.
+    /// Values: [`super::certs::delete_cert_values`].
+    pub const DELETE_CERT: &str = "DELETE FROM certificate_info WHERE domain_name = ? \
+        IF project_id = ?";
+    /// Adds a domain to a status of the certificate index.
+    /// Values: [`super::certs::index_cert_status_values`].
+    pub const INDEX_CERT_STATUS: &str = "INSERT INTO cert_status (status, domain_name) \
+        VALUES (?, ?) USING TIMESTAMP ?";
+    /// Removes a domain from a status of the certificate index.
+    /// Values: [`super::certs::unindex_cert_status_values`].
+    pub const UNINDEX_CERT_STATUS: &str =
+        "DELETE FROM cert_status USING TIMESTAMP ? WHERE status = ? AND domain_name = ?";
+    /// Index entries of a certificate status after a domain.
+    /// Values: [`super::certs::list_certs_by_status_values`].
+    pub const LIST_CERTS_BY_STATUS: &str = "SELECT domain_name FROM cert_status \
+        WHERE status = ? AND domain_name > ? ORDER BY domain_name ASC LIMIT ?";
+    /// A certificate queue with its version. Values: [`super::certs::queue_key_values`].
+    pub const GET_CERT_QUEUE: &str = "SELECT version, items, recent_writes FROM cert_queues \
+        WHERE provider = ? AND queue = ?";
+    /// Swaps a certificate queue if its version is the one read (`null`:
+    /// no row yet). Values: [`super::certs::QueueWrite::values`].
+    pub const SET_CERT_QUEUE: &str = "UPDATE cert_queues SET version = ?, items = ?, \
+        recent_writes = ? WHERE provider = ? AND queue = ? IF version = ?";
+    /// A certificate setting. Values: [`super::certs::setting_key_values`].
+    pub const GET_CERT_SETTING: &str =
+        "SELECT value FROM cert_settings WHERE provider = ? AND setting_key = ?";
+    /// Writes a certificate setting (last write wins).
+    /// Values: [`super::certs::put_setting_values`].
+    pub const PUT_CERT_SETTING: &str =
+        "INSERT INTO cert_settings (provider, setting_key, value) VALUES (?, ?, ?)";
+
     /// Liveness probe.
     pub const PING: &str = "SELECT release_version FROM system.local";
 
@@ -145,6 +193,18 @@ pub mod cql {
         GET_FLAVOR,
         INSERT_FLAVOR,
         DELETE_FLAVOR,
+        INSERT_CERT,
+        GET_CERT,
+        GET_CERT_STATUS,
+        UPDATE_CERT,
+        DELETE_CERT,
+        INDEX_CERT_STATUS,
+        UNINDEX_CERT_STATUS,
+        LIST_CERTS_BY_STATUS,
+        GET_CERT_QUEUE,
+        SET_CERT_QUEUE,
+        GET_CERT_SETTING,
+        PUT_CERT_SETTING,
         PING,
     ];
 }

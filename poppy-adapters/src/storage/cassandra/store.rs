@@ -20,12 +20,12 @@ use super::NAME;
 
 /// Attempts of one lightweight-transaction loop before giving up with a
 /// retryable `Unavailable` (contention or repeated timeouts).
-const MAX_ATTEMPTS: u32 = 24;
+pub(super) const MAX_ATTEMPTS: u32 = 24;
 /// A claim whose service does not hold the domain is taken over only when
 /// older than this: a younger one may belong to a write still under way.
 const ORPHAN_CLAIM_GRACE: Duration = Duration::from_secs(600);
 /// Index candidates read per round by the checking look-ups.
-const INDEX_PAGE: u32 = 100;
+pub(super) const INDEX_PAGE: u32 = 100;
 
 /// Services, their indexes and flavors in a Cassandra keyspace.
 ///
@@ -44,7 +44,7 @@ const INDEX_PAGE: u32 = 100;
 /// false and the caller posts jobs itself. Cheap to clone.
 #[derive(Clone)]
 pub struct CassandraStore {
-    db: Arc<Db>,
+    pub(super) db: Arc<Db>,
 }
 
 impl fmt::Debug for CassandraStore {
@@ -886,7 +886,7 @@ fn flavor_exists(id: &str) -> PortError {
 
 /// A short randomized pause between attempts of a contended transaction,
 /// growing with the attempt, so racing writers spread out.
-async fn backoff(attempt: u32) {
+pub(super) async fn backoff(attempt: u32) {
     let ceiling = 5 * u64::from(attempt.min(10) + 1);
     let pause = rand::random_range(1..=ceiling);
     tokio::time::sleep(Duration::from_millis(pause)).await;

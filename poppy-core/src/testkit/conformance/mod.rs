@@ -12,6 +12,7 @@ pub mod certificates;
 pub mod dns;
 pub mod flavor;
 pub mod jobs;
+pub mod log_delivery;
 pub mod provider;
 pub mod store;
 

@@ -11,6 +11,7 @@ mod certificates;
 mod dns;
 mod faults;
 mod jobs;
+mod log_delivery;
 mod notify;
 mod provider;
 mod store;
@@ -21,6 +22,7 @@ pub use dns::{
 };
 pub use faults::FailureKind;
 pub use jobs::{JobOp, MemoryJobBoard};
+pub use log_delivery::{LogDeliveryCall, MemoryLogDelivery, DEFAULT_CONTAINER_NAME};
 pub use notify::MemoryNotifier;
 pub use provider::{
     MemoryProvider, ProviderCall, ProviderConfiguration, ProviderOp, DEFAULT_LINK_SUFFIX,
