@@ -73,9 +73,17 @@ async fn build_backends(
     let mut providers = Providers::new();
     for section in &config.providers {
         let provider = registry.provider(section.driver(), &section.name, &section.options)?;
+        // Certificate provisioning reads the operator's settings for this
+        // provider from the store, so every process sees an operator's
+        // change, not only the one that served the endpoint.
+        if let (Some(certificates), Some(store)) =
+            (provider.certificates(), storage.certificates.as_ref())
+        {
+            certificates.attach_store(&section.name, Arc::clone(store));
+        }
         providers.insert(metrics.provider(provider));
     }
-    let backends = Backends {
+    Ok(Backends {
         store: metrics.store(storage.store),
         flavors: storage.flavors,
         jobs: metrics.job_board(storage.jobs),
@@ -84,13 +92,8 @@ async fn build_backends(
         notifier: optional(&config.notifications, |d, o| registry.notifier(d, o))?,
         certificates: storage.certificates,
         metrics: optional(&config.metrics, |d, o| registry.metrics(d, o))?,
-    };
-    Ok(
-        match optional(&config.log_delivery, |d, o| registry.log_delivery(d, o))? {
-            Some(log_delivery) => backends.with_log_delivery(log_delivery),
-            None => backends,
-        },
-    )
+        log_delivery: optional(&config.log_delivery, |d, o| registry.log_delivery(d, o))?,
+    })
 }
 
 /// The adapter of an optional section (`[notifications]`, `[metrics]`,
@@ -357,5 +360,128 @@ impl Poppy {
             let _ = worker.await;
         }
         served
+    }
+}
+
+#[cfg(all(test, feature = "akamai", feature = "sqlite"))]
+mod tests {
+    use poppy_core::model::{CertStatus, CertType, ProjectId, SslCertificate};
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    const SAN: &str = "san1.example.net";
+    const SPS: &str = "/config-secure-provisioning-service/v1/sps-requests";
+
+    fn config(akamai: &str, data_dir: &Path) -> Config {
+        let text = format!(
+            r#"
+            [[providers]]
+            name = "akamai"
+            host = "{akamai}"
+            client_token = "akab-client-token"
+            client_secret = "c2VjcmV0"
+            access_token = "akab-access-token"
+            contract_id = "ctr_1"
+            group_id = "grp_1"
+            product_id = "prd_1"
+            activation_emails = ["ops@example.org"]
+            timeout_ms = 5000
+
+            [providers.certificates]
+            san_certs = [{{ name = "{SAN}" }}]
+
+            [[flavors]]
+            id = "premium"
+            providers = ["akamai"]
+            "#
+        );
+        let mut config = Config::from_toml(&text).unwrap_or_else(|e| panic!("config: {e}\n{text}"));
+        config.data_dir = data_dir.to_owned();
+        config
+    }
+
+    /// The operator's settings reach a process that did not serve the
+    /// operator's request: a "worker" assembled from the same
+    /// configuration reads them from the shared store.
+    #[tokio::test]
+    async fn an_assembled_akamai_provider_reads_the_operators_certificate_settings() {
+        let akamai = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(SPS))
+            .respond_with(ResponseTemplate::new(202).set_body_json(json!({
+                "spsId": 77,
+                "Results": {"size": 1, "data": [{"text": null, "results": {"type": "SUCCESS", "jobID": 88}}]}
+            })))
+            .mount(&akamai)
+            .await;
+        let dir = tempfile::tempdir().expect("a temporary data directory");
+        let config = config(&akamai.uri(), dir.path());
+        let registry = Registry::builtin();
+        let server = assemble(&config, &registry)
+            .await
+            .expect("the server assembles");
+        let worker = assemble(&config, &registry)
+            .await
+            .expect("the worker assembles");
+        let store = server
+            .backends()
+            .certificates
+            .clone()
+            .expect("sqlite keeps certificates");
+        let certificates = worker
+            .backends()
+            .providers
+            .get("akamai")
+            .and_then(|p| p.certificates())
+            .expect("the akamai provider provisions certificates");
+        let request = SslCertificate::new(
+            ProjectId::new("p1"),
+            "premium",
+            "www.abc.com",
+            CertType::San,
+            1,
+        );
+
+        // The operator disabled the only SAN certificate: nothing is sent.
+        store
+            .put_setting("akamai", &format!("san:{SAN}"), &json!({"enabled": false}))
+            .await
+            .expect("setting stored");
+        let parked = certificates
+            .create_certificate(&request, true)
+            .await
+            .expect("a disabled certificate parks the request");
+        assert!(parked.queue_for_retry, "{parked:?}");
+        assert!(!parked.track, "{parked:?}");
+        let sent = akamai.received_requests().await.unwrap_or_default();
+        assert!(
+            sent.is_empty(),
+            "no SPS call for a disabled certificate: {sent:?}"
+        );
+
+        // Enabled again: the request is submitted, and the driver writes the
+        // new SPS request back to the operator's settings.
+        store
+            .put_setting("akamai", &format!("san:{SAN}"), &json!({"enabled": true}))
+            .await
+            .expect("setting stored");
+        let submitted = certificates
+            .create_certificate(&request, true)
+            .await
+            .expect("an enabled certificate takes the request");
+        assert!(submitted.track, "{submitted:?}");
+        assert_eq!(submitted.details.status(), CertStatus::CreateInProgress);
+        assert_eq!(submitted.details.extra_info.sps_id, Some(77));
+        let saved = store
+            .get_setting("akamai", &format!("san:{SAN}"))
+            .await
+            .expect("setting read");
+        assert_eq!(
+            saved,
+            Some(json!({"enabled": true, "spsId": 77, "jobId": 88}))
+        );
     }
 }

@@ -641,6 +641,22 @@ async fn cassandra_storage(
 }
 
 /// Maps a driver's own configuration error to [`RegistryError::Options`].
+// Only the compiled-in drivers use it: none without features.
+#[cfg_attr(
+    not(any(
+        feature = "mock-provider",
+        feature = "dns-default",
+        feature = "fastly",
+        feature = "akamai",
+        feature = "cloudfront",
+        feature = "dns-route53",
+        feature = "dns-rackspace",
+        feature = "metrics-prometheus",
+        feature = "notify-webhook",
+        feature = "swift"
+    )),
+    allow(dead_code)
+)]
 fn options_error<E: std::fmt::Display>(
     kind: &'static str,
     driver: &'static str,
@@ -652,6 +668,25 @@ fn options_error<E: std::fmt::Display>(
     }
 }
 
+// Only the compiled-in drivers use it: none without features.
+#[cfg_attr(
+    not(any(
+        feature = "sqlite",
+        feature = "mock-provider",
+        feature = "dns-default",
+        feature = "zookeeper",
+        feature = "cassandra",
+        feature = "fastly",
+        feature = "akamai",
+        feature = "cloudfront",
+        feature = "dns-route53",
+        feature = "dns-rackspace",
+        feature = "metrics-prometheus",
+        feature = "notify-webhook",
+        feature = "swift"
+    )),
+    allow(dead_code)
+)]
 fn parse<T: serde::de::DeserializeOwned>(
     kind: &'static str,
     driver: &str,

@@ -14,10 +14,10 @@ mod conformance;
 mod errors;
 #[path = "akamai/fake.rs"]
 mod fake;
-#[path = "akamai/faults.rs"]
-mod faults;
 #[path = "akamai/fake_certs.rs"]
 mod fake_certs;
+#[path = "akamai/faults.rs"]
+mod faults;
 #[path = "akamai/lifecycle.rs"]
 mod lifecycle;
 #[path = "akamai/live.rs"]

@@ -11,16 +11,8 @@ use crate::ports::{
 };
 
 /// Configured CDN providers by name (the names flavors use).
-///
-/// Also carries the optional log-delivery container service, whose URLs
-/// the flows add to every provider's details (set it with
-/// [`Backends::with_log_delivery`]); it lives here so that `Backends`
-/// keeps its fields and every `Backends { .. }` literal still compiles.
 #[derive(Clone, Default)]
-pub struct Providers(
-    BTreeMap<String, Arc<dyn CdnProvider>>,
-    Option<Arc<dyn LogDelivery>>,
-);
+pub struct Providers(BTreeMap<String, Arc<dyn CdnProvider>>);
 
 impl Providers {
     pub fn new() -> Self {
@@ -75,19 +67,16 @@ pub struct Backends {
     /// Traffic metrics for analytics; `None` when no metrics backend is
     /// configured (analytics then answer 503).
     pub metrics: Option<Arc<dyn MetricsSource>>,
+    /// Makes log-delivery containers (§5.2 step 3), whose URLs the flows
+    /// add to every provider's details. `None` when no log-delivery driver
+    /// is configured: a service's `log_delivery` setting is then stored and
+    /// shown as given and no container is made.
+    pub log_delivery: Option<Arc<dyn LogDelivery>>,
 }
 
 impl Backends {
-    /// Makes log-delivery containers with `log_delivery` (§5.2 step 3).
-    /// Without one, a service's `log_delivery` setting is stored and shown
-    /// as given and no container is made.
-    pub fn with_log_delivery(mut self, log_delivery: Arc<dyn LogDelivery>) -> Self {
-        self.providers.1 = Some(log_delivery);
-        self
-    }
-
     /// The log-delivery container service, if one is configured.
     pub fn log_delivery(&self) -> Option<&Arc<dyn LogDelivery>> {
-        self.providers.1.as_ref()
+        self.log_delivery.as_ref()
     }
 }

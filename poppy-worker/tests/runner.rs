@@ -44,6 +44,7 @@ fn world_with(provider: Arc<dyn CdnProvider>, memory: MemoryProvider) -> World {
         notifier: None,
         certificates: None,
         metrics: None,
+        log_delivery: None,
     };
     World {
         store,

@@ -526,6 +526,7 @@ async fn the_reconciler_finishes_writes_whose_jobs_were_never_posted() {
         notifier: None,
         certificates: None,
         metrics: None,
+        log_delivery: None,
     };
     assert!(!store.writes_jobs(), "the memory store has no outbox");
     let manager = Manager::new(backends.clone(), Settings::default());

@@ -326,6 +326,7 @@ impl Rig {
             notifier: None,
             certificates: None,
             metrics: None,
+            log_delivery: None,
         };
         let manager = Arc::new(Manager::new(
             backends.clone(),

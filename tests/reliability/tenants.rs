@@ -112,6 +112,7 @@ impl World {
             notifier: None,
             certificates: None,
             metrics: None,
+            log_delivery: None,
         };
         let token = fixtures::unique_label();
         Self {

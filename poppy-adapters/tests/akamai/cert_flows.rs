@@ -55,6 +55,7 @@ async fn world(sps_polls: u32, cps_polls: u32) -> World {
         notifier: Some(Arc::new(MemoryNotifier::new())),
         certificates: Some(certs.clone()),
         metrics: None,
+        log_delivery: None,
     };
     World {
         fake,

@@ -55,6 +55,7 @@ async fn world(certificates: MockCertificateConfig) -> World {
         notifier: Some(Arc::new(notifier.clone())),
         certificates: Some(certs.clone()),
         metrics: None,
+        log_delivery: None,
     };
     World {
         manager: Manager::new(backends.clone(), Settings::default()),

@@ -35,7 +35,7 @@ fn world(log_delivery: Option<Arc<dyn LogDelivery>>) -> World {
     let store = MemoryServiceStore::new();
     let jobs = MemoryJobBoard::new();
     let provider = MemoryProvider::new("mock");
-    let mut backends = Backends {
+    let backends = Backends {
         store: Arc::new(store.clone()),
         flavors: Arc::new(MemoryFlavorStore::with_flavors([fixtures::flavor_with(
             "standard",
@@ -47,10 +47,8 @@ fn world(log_delivery: Option<Arc<dyn LogDelivery>>) -> World {
         notifier: None,
         certificates: None,
         metrics: None,
+        log_delivery,
     };
-    if let Some(log_delivery) = log_delivery {
-        backends = backends.with_log_delivery(log_delivery);
-    }
     World {
         manager: Manager::new(backends.clone(), Settings::default()),
         backends,

@@ -827,6 +827,7 @@ impl Rig {
             notifier: None,
             certificates: None,
             metrics: None,
+            log_delivery: None,
         };
         Self {
             store,

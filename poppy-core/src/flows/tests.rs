@@ -156,6 +156,7 @@ impl Mocks {
             notifier: None,
             certificates: None,
             metrics: None,
+            log_delivery: None,
         }
     }
 }

@@ -427,6 +427,7 @@ mod tests {
                 notifier: None,
                 certificates: None,
                 metrics: None,
+                log_delivery: None,
             }
         }
 

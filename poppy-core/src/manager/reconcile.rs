@@ -169,6 +169,7 @@ mod tests {
             notifier: None,
             certificates: None,
             metrics: None,
+            log_delivery: None,
         };
         for _ in 0..2 {
             let report = reconcile(&backends, Duration::ZERO).await.expect("pass");

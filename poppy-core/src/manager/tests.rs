@@ -65,6 +65,7 @@ impl Mocks {
             notifier: None,
             certificates: None,
             metrics: None,
+            log_delivery: None,
         };
         Manager::new(backends, Settings::default())
     }

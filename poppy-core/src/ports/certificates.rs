@@ -2,6 +2,8 @@
 //! ([`CertificateStore`]) and what a provider that provisions them offers
 //! ([`CertificateProvider`]).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -154,5 +156,15 @@ pub trait CertificateProvider: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Value, PortError> {
         let _ = (kind, name);
         Ok(config)
+    }
+
+    /// Gives the provider the certificate store, whose settings for
+    /// `provider` (the provider's configured name) are the ones the
+    /// operator endpoints write (`…/provider/{provider}/ssl_certificate/config`).
+    /// The composition root calls it once, at start-up, so every process
+    /// (server or worker) sees the operator's changes, not only the one
+    /// that served the endpoint. The default keeps no settings.
+    fn attach_store(&self, provider: &str, store: Arc<dyn CertificateStore>) {
+        let _ = (provider, store);
     }
 }

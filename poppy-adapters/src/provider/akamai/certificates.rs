@@ -1022,4 +1022,15 @@ impl CertificateProvider for AkamaiCertificates {
         self.learnt().insert(setting_key(kind, name), map.clone());
         Ok(config)
     }
+
+    /// Reads the operator's settings from `store` from now on, as
+    /// [`AkamaiCertificates::use_settings_store`] does.
+    fn attach_store(&self, provider: &str, store: Arc<dyn CertificateStore>) {
+        if !self.use_settings_store(provider, store) {
+            debug!(
+                provider,
+                "a certificate settings store was attached already; keeping it"
+            );
+        }
+    }
 }
