@@ -39,6 +39,7 @@
 //! `target/bench-summary`); criterion results found under
 //! `target/criterion` are appended to both.
 
+
 // A measurement harness, not library code: long parameter lists and nested
 // result types read more plainly here than wrapper types would.
 #![allow(
@@ -47,6 +48,11 @@
     clippy::field_reassign_with_default
 )]
 #![forbid(unsafe_code)]
+
+// The allocator of the `poppy-server` binary, so the in-process server is
+// the one that binary runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

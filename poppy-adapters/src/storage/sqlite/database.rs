@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use poppy_core::ports::PortError;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, Semaphore};
 
@@ -42,8 +42,13 @@ pub struct SqliteOptions {
     pub busy_timeout_ms: u64,
     /// SQLite page cache per connection, in KiB.
     pub cache_size_kib: u32,
-    /// Bytes of the database file read through `mmap` (0 turns it off).
-    /// Saves a system call per page read on hot read paths.
+    /// Bytes of the database file read through `mmap`; 0 (the default)
+    /// turns it off. A mapping saves a `pread` per page on cold reads, but
+    /// every page touched stays in the process's resident set (a large
+    /// database shows up as hundreds of MB of RSS), and each time a write
+    /// grows the file every connection unmaps and remaps it, which costs
+    /// TLB shootdowns across cores. The benchmarks measured no read gain
+    /// worth that (see the README's performance section).
     pub mmap_size: u64,
     /// Prepared statements kept per connection.
     pub statement_cache: usize,
@@ -51,7 +56,7 @@ pub struct SqliteOptions {
     pub create_dirs: bool,
     /// Run a read on the calling task's thread when a reader connection is
     /// idle, instead of handing it to tokio's blocking pool. Reads are single
-    /// indexed statements served from the page cache and `mmap`, shorter
+    /// indexed statements served from the page cache, shorter
     /// than the two thread wake-ups of the hand-off; turn it off when the
     /// database lives on storage slow enough that a read can block for long.
     pub inline_reads: bool,
@@ -63,7 +68,7 @@ impl Default for SqliteOptions {
             readers: None,
             busy_timeout_ms: 5_000,
             cache_size_kib: 8 * 1024,
-            mmap_size: 256 * 1024 * 1024,
+            mmap_size: 0,
             statement_cache: 64,
             create_dirs: true,
             inline_reads: true,
@@ -321,7 +326,7 @@ impl SqliteDatabase {
         F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
     {
         let Some(pool) = &self.inner.readers else {
-            return self.inner.writer.run(op, move |conn| f(conn)).await;
+            return self.inner.writer.run(op, f).await;
         };
         if self.inner.inline_reads {
             if let Ok(permit) = pool.permits.clone().try_acquire_owned() {
@@ -358,29 +363,51 @@ impl SqliteDatabase {
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer connection
-    /// and commits when it returns `Ok`; any `Err` rolls back.
+    /// and answers once that transaction is committed; an `Err` from `f`
+    /// undoes everything `f` wrote (and nothing else).
+    ///
+    /// Writes queued together share one transaction (group commit): each
+    /// runs in a savepoint of its own, so one write's failure rolls back
+    /// only that write, and none is answered before the commit that makes
+    /// it durable. See [`Writer`].
     pub(crate) async fn write<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, Fail> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
     {
-        self.inner
-            .writer
-            .run(op, move |conn| write_tx(conn, f))
-            .await
+        self.inner.writer.run(op, f).await
     }
 }
 
-/// A job for the writer thread.
-type WriteJob = Box<dyn FnOnce(&mut Connection) + Send>;
+/// Most writes committed together. Bounds the time the first write of a
+/// batch waits for the commit, and the transaction's size.
+const MAX_BATCH: usize = 256;
+
+/// What a write left to do once its batch has committed: hand its outcome
+/// (or the commit's failure) to its caller.
+type Deliver = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+
+/// A write for the writer thread: runs inside the batch's transaction and
+/// says whether it succeeded (its savepoint is kept) or not (rolled back).
+type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
 
 /// The writer connection on a thread of its own, fed by a queue.
 ///
 /// Writes are serialised on one connection anyway; a dedicated thread runs
 /// them back to back, where a mutex plus a blocking-pool task per write
 /// left the connection idle between writes while the next waiter was
-/// woken, scheduled and handed to a pool thread. The thread ends when the
-/// last [`SqliteDatabase`] clone is dropped (the queue closes).
+/// woken, scheduled and handed to a pool thread.
+///
+/// Group commit: the thread takes every write queued while it was busy (up
+/// to [`MAX_BATCH`]) and runs them in one `BEGIN IMMEDIATE` transaction,
+/// each in a savepoint. A commit writes every page it changed to the WAL,
+/// and concurrent creates change the same few pages (the tables' and
+/// indexes' last leaves), so one commit for many writes saves most of that
+/// I/O; under load it raised durable creates several-fold (README,
+/// performance). A lone write is a batch of one, with no added wait.
+///
+/// The thread ends when the last [`SqliteDatabase`] clone is dropped (the
+/// queue closes).
 struct Writer {
     queue: std::sync::mpsc::Sender<WriteJob>,
 }
@@ -391,11 +418,16 @@ impl Writer {
         std::thread::Builder::new()
             .name("poppy-sqlite-writer".to_owned())
             .spawn(move || {
+                let mut batch = Vec::with_capacity(MAX_BATCH);
                 while let Ok(job) = jobs.recv() {
-                    // A panicking job drops its reply (its caller gets an
-                    // error) and rolls its transaction back; the next runs.
-                    let _ =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn)));
+                    batch.push(job);
+                    while batch.len() < MAX_BATCH {
+                        match jobs.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    run_batch(&mut conn, batch.drain(..));
                 }
             })
             .map_err(|e| SqliteError::Task {
@@ -405,15 +437,26 @@ impl Writer {
         Ok(Self { queue })
     }
 
-    /// Runs `f` on the writer connection, after the writes queued before it.
+    /// Runs `f` on the writer connection, after the writes queued before it,
+    /// and answers once its batch is committed.
     async fn run<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, Fail> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
     {
-        let (reply, result) = tokio::sync::oneshot::channel();
+        let (reply, result) = tokio::sync::oneshot::channel::<Result<T, Fail>>();
         let job: WriteJob = Box::new(move |conn| {
-            let _ = reply.send(f(conn));
+            let outcome = f(conn);
+            let ok = outcome.is_ok();
+            let deliver: Deliver = Box::new(move |commit_failed| {
+                let outcome = match (outcome, commit_failed) {
+                    (Ok(_), Some(e)) => Err(Fail::Sql(copy_error(e))),
+                    (outcome, _) => outcome,
+                };
+                // The caller may have gone (a dropped request): nothing to do.
+                let _ = reply.send(outcome);
+            });
+            (ok, deliver)
         });
         self.queue
             .send(job)
@@ -422,6 +465,81 @@ impl Writer {
             Ok(outcome) => outcome.map_err(|e| e.into_port(op)),
             Err(_) => Err(task_error(op, "the write panicked")),
         }
+    }
+}
+
+/// Runs `jobs` in one transaction, each in a savepoint, commits, then
+/// answers them. A job that fails (or panics) is rolled back to its
+/// savepoint; if the transaction cannot begin or commit, every job that
+/// succeeded gets that error instead of its result.
+fn run_batch(conn: &mut Connection, jobs: impl Iterator<Item = WriteJob>) {
+    let mut delivered: Vec<Deliver> = Vec::new();
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            // Run nothing: answer each job with the error, as if it had run
+            // and failed to commit.
+            for job in jobs {
+                let error = copy_error(&e);
+                let deliver: Deliver = Box::new(move |_| drop(error));
+                drop(deliver);
+                drop(job);
+            }
+            tracing::warn!(error = %e, "could not begin a write transaction");
+            return;
+        }
+    };
+    for job in jobs {
+        if let Err(e) = tx.execute_batch("SAVEPOINT write") {
+            // Without a savepoint the job's failure could not be undone
+            // alone: do not run it (its caller sees the write fail).
+            tracing::warn!(error = %e, "could not open a savepoint");
+            drop(job);
+            continue;
+        }
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx))) {
+            Ok((true, deliver)) => {
+                let released = tx.execute_batch("RELEASE write");
+                delivered.push(deliver);
+                if let Err(e) = released {
+                    tracing::warn!(error = %e, "could not release a savepoint");
+                }
+            }
+            Ok((false, deliver)) => {
+                undo_savepoint(&tx);
+                // A failed write has nothing to commit: answer it now.
+                deliver(None);
+            }
+            // A panicking job dropped its reply (its caller gets an error).
+            Err(_) => undo_savepoint(&tx),
+        }
+    }
+    match tx.commit() {
+        Ok(()) => delivered.into_iter().for_each(|deliver| deliver(None)),
+        Err(e) => {
+            tracing::warn!(error = %e, writes = delivered.len(), "a write batch failed to commit");
+            delivered.into_iter().for_each(|deliver| deliver(Some(&e)));
+        }
+    }
+}
+
+fn undo_savepoint(tx: &Connection) {
+    if let Err(e) = tx.execute_batch("ROLLBACK TO write; RELEASE write") {
+        tracing::warn!(error = %e, "could not roll back a savepoint");
+    }
+}
+
+/// `rusqlite::Error` is not `Clone`; one commit failure is reported to
+/// every write of its batch, with its SQLite code (busy stays retryable).
+fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            rusqlite::Error::SqliteFailure(*code, message.clone())
+        }
+        other => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
     }
 }
 
@@ -453,16 +571,6 @@ impl Drop for Checkout<'_> {
                 .push(conn);
         }
     }
-}
-
-fn write_tx<T>(
-    writer: &mut Connection,
-    f: impl FnOnce(&Transaction<'_>) -> Result<T, Fail>,
-) -> Result<T, Fail> {
-    let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = f(&tx)?;
-    tx.commit()?;
-    Ok(out)
 }
 
 async fn run_blocking<T, F>(op: &'static str, f: F) -> Result<T, PortError>
