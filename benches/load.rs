@@ -39,7 +39,6 @@
 //! `target/bench-summary`); criterion results found under
 //! `target/criterion` are appended to both.
 
-
 // A measurement harness, not library code: long parameter lists and nested
 // result types read more plainly here than wrapper types would.
 #![allow(

@@ -163,7 +163,7 @@ fn original_path(request: &Request) -> &str {
 }
 
 /// A handler panicked: log what it said and answer the opaque 500.
-fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+pub(crate) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
     let detail = panic
         .downcast_ref::<String>()
         .map(String::as_str)

@@ -171,8 +171,7 @@ where
 {
     let config = Arc::new(config);
     let metrics = config.metrics.clone().unwrap_or_default();
-    let routes =
-        routes::routes(AppState::new(api, config.clone(), metrics.clone())).layer(layer);
+    let routes = routes::routes(AppState::new(api, config.clone(), metrics.clone())).layer(layer);
     layers::wrap(routes, &config, metrics)
 }
 

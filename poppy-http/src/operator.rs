@@ -12,6 +12,7 @@ use std::fmt;
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -19,6 +20,7 @@ use std::task::{Context, Poll};
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use tower::{Layer, Service};
 
 use crate::error::ApiError;
@@ -193,7 +195,13 @@ where
         }
         let answer = self.inner.call(request);
         Box::pin(async move {
-            let mut response = answer.await?;
+            // A panicking handler is answered here, where its route is
+            // known, so the 500 is counted under that route.
+            let mut response = match AssertUnwindSafe(answer).catch_unwind().await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(panic) => crate::layers::panic_response(panic),
+            };
             response.extensions_mut().insert(label);
             Ok(response)
         })
