@@ -48,6 +48,11 @@
 )]
 #![forbid(unsafe_code)]
 
+// The allocator of the `poppy-server` binary, so the in-process server is
+// the one that binary runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;

@@ -120,12 +120,33 @@ pub use metrics::Metrics;
 pub use openapi::openapi;
 pub use operator::OperatorAuth;
 
-/// What every handler gets.
+/// What every handler gets. Behind one `Arc`: extractors clone the state on
+/// every request, and one reference count is cheaper than eight.
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<AppStateInner>);
+
+pub(crate) struct AppStateInner {
     pub(crate) api: Api,
     pub(crate) config: Arc<HttpConfig>,
     pub(crate) metrics: Metrics,
+}
+
+impl AppState {
+    fn new(api: Api, config: Arc<HttpConfig>, metrics: Metrics) -> Self {
+        Self(Arc::new(AppStateInner {
+            api,
+            config,
+            metrics,
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
 }
 
 /// The API as a nestable axum [`Router`] (state inside, middleware stack
@@ -133,11 +154,7 @@ pub(crate) struct AppState {
 pub fn router(api: Api, config: HttpConfig) -> Router {
     let config = Arc::new(config);
     let metrics = config.metrics.clone().unwrap_or_default();
-    let routes = routes::routes(AppState {
-        api,
-        config: config.clone(),
-        metrics: metrics.clone(),
-    });
+    let routes = routes::routes(AppState::new(api, config.clone(), metrics.clone()));
     layers::wrap(routes, &config, metrics)
 }
 
@@ -154,12 +171,7 @@ where
 {
     let config = Arc::new(config);
     let metrics = config.metrics.clone().unwrap_or_default();
-    let routes = routes::routes(AppState {
-        api,
-        config: config.clone(),
-        metrics: metrics.clone(),
-    })
-    .layer(layer);
+    let routes = routes::routes(AppState::new(api, config.clone(), metrics.clone())).layer(layer);
     layers::wrap(routes, &config, metrics)
 }
 

@@ -19,12 +19,9 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
@@ -157,7 +154,7 @@ impl Metrics {
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
-    fn observe(&self, method: &Method, route: &str, status: StatusCode, seconds: f64) {
+    pub(crate) fn observe(&self, method: &Method, route: &str, status: StatusCode, seconds: f64) {
         let method = method_label(method);
         let status = status.as_str();
         let labels = [method, route, status];
@@ -212,43 +209,11 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Where the inner layer leaves the matched route template for the outer one
-/// (routing happens inside the stack; status and latency are known outside).
-#[derive(Clone, Default)]
-pub(crate) struct RouteSlot(Arc<OnceLock<String>>);
-
-/// Outer layer: times the request and records it with the final status, so
-/// answers made by the stack itself (413, 504, a caught panic) count too.
-pub(crate) async fn record(
-    State(metrics): State<Metrics>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let slot = RouteSlot::default();
-    request.extensions_mut().insert(slot.clone());
-    let response = next.run(request).await;
-    let route = slot.0.get().map_or(UNMATCHED_ROUTE, String::as_str);
-    metrics.observe(
-        &method,
-        route,
-        response.status(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
-}
-
-/// Inner layer (on matched routes only): notes the route template.
-pub(crate) async fn note_route(request: Request, next: Next) -> Response {
-    if let (Some(slot), Some(path)) = (
-        request.extensions().get::<RouteSlot>(),
-        request.extensions().get::<MatchedPath>(),
-    ) {
-        let _ = slot.0.set(path.as_str().to_owned());
-    }
-    next.run(request).await
-}
+/// The route template a response was made by, left in the response's
+/// extensions by the route guard for the outer stack, which records the
+/// metrics once status and latency are known (routing happens inside it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RouteLabel(pub(crate) &'static str);
 
 /// `GET /metrics`: the Prometheus text exposition.
 pub(crate) async fn exposition(metrics: Metrics) -> Response {

@@ -10,14 +10,22 @@
 
 use std::fmt;
 
-use axum::extract::{MatchedPath, Request, State};
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
+use tower::{Layer, Service};
 
 use crate::error::ApiError;
 use crate::extract::X_PROJECT_ID;
-use crate::AppState;
+use crate::metrics::RouteLabel;
 
 /// Paths under this prefix are operator endpoints.
 pub(crate) const ADMIN_PREFIX: &str = "/v1.0/admin";
@@ -123,26 +131,81 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Route layer: refuses non-operators on admin routes with 403.
-pub(crate) async fn require_operator(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let admin = request
-        .extensions()
-        .get::<MatchedPath>()
-        .is_some_and(|p| p.as_str().starts_with(ADMIN_PREFIX));
-    let auth = &state.config.operator;
-    if admin
-        && !auth.is_open()
-        // Without a project the handler answers the usual 400.
-        && request.headers().contains_key(X_PROJECT_ID)
-        && !auth.allows(request.headers())
-    {
-        return ApiError::new(StatusCode::FORBIDDEN, auth.requirement()).into_response();
+/// The layer every route gets (on matched routes only): labels the
+/// response with the route template for the metrics, and on operator routes
+/// refuses callers that are not operators. Hand-written rather than two
+/// `from_fn` layers: it runs on every request.
+#[derive(Clone)]
+pub(crate) struct RouteGuard {
+    route: &'static str,
+    /// `Some` on `/v1.0/admin/…` routes when a check is configured.
+    operator: Option<Arc<OperatorAuth>>,
+}
+
+impl RouteGuard {
+    pub(crate) fn new(route: &'static str, auth: &Arc<OperatorAuth>) -> Self {
+        let operator = (route.starts_with(ADMIN_PREFIX) && !auth.is_open()).then(|| auth.clone());
+        Self { route, operator }
     }
-    next.run(request).await
+}
+
+impl<S> Layer<S> for RouteGuard {
+    type Service = Guarded<S>;
+
+    fn layer(&self, inner: S) -> Guarded<S> {
+        Guarded {
+            inner,
+            route: self.route,
+            operator: self.operator.clone(),
+        }
+    }
+}
+
+/// A route behind its [`RouteGuard`].
+#[derive(Clone)]
+pub(crate) struct Guarded<S> {
+    inner: S,
+    route: &'static str,
+    operator: Option<Arc<OperatorAuth>>,
+}
+
+impl<S> Service<Request> for Guarded<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let label = RouteLabel(self.route);
+        if let Some(auth) = &self.operator {
+            // Without a project the handler answers the usual 400.
+            if request.headers().contains_key(X_PROJECT_ID) && !auth.allows(request.headers()) {
+                let mut refused =
+                    ApiError::new(StatusCode::FORBIDDEN, auth.requirement()).into_response();
+                refused.extensions_mut().insert(label);
+                return Box::pin(std::future::ready(Ok(refused)));
+            }
+        }
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            // A panicking handler is answered here, where its route is
+            // known, so the 500 is counted under that route.
+            let mut response = match AssertUnwindSafe(answer).catch_unwind().await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(panic) => crate::layers::panic_response(panic),
+            };
+            response.extensions_mut().insert(label);
+            Ok(response)
+        })
+    }
 }
 
 #[cfg(test)]

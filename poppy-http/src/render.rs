@@ -48,25 +48,25 @@ pub(crate) fn encode_uri(uri: &str) -> String {
 // ---------------------------------------------------------------- services
 
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ServiceView {
-    name: String,
+pub(crate) struct ServiceView<'a> {
+    name: &'a str,
     id: String,
-    project_id: String,
-    domains: Vec<DomainView>,
-    origins: Vec<OriginView>,
-    restrictions: Vec<RestrictionView>,
-    caching: Vec<CachingView>,
-    flavor_id: String,
+    project_id: &'a str,
+    domains: Vec<DomainView<'a>>,
+    origins: Vec<OriginView<'a>>,
+    restrictions: Vec<RestrictionView<'a>>,
+    caching: Vec<CachingView<'a>>,
+    flavor_id: &'a str,
     log_delivery: LogDeliveryView,
     #[schema(value_type = crate::openapi::schema::ServiceStatus)]
     status: &'static str,
-    errors: Vec<MessageView>,
+    errors: Vec<MessageView<'a>>,
     links: Vec<Link>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct DomainView {
-    domain: String,
+struct DomainView<'a> {
+    domain: &'a str,
     #[schema(value_type = crate::openapi::schema::Protocol)]
     protocol: &'static str,
     /// Present (possibly `null`) only for https domains.
@@ -79,47 +79,47 @@ struct DomainView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct OriginView {
-    origin: String,
+struct OriginView<'a> {
+    origin: &'a str,
     port: u16,
     ssl: bool,
-    rules: Vec<RuleView>,
+    rules: Vec<RuleView<'a>>,
     #[schema(value_type = crate::openapi::schema::HostHeaderType)]
     hostheadertype: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    hostheadervalue: Option<String>,
+    hostheadervalue: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct RuleView {
-    name: String,
-    request_url: String,
+struct RuleView<'a> {
+    name: &'a str,
+    request_url: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    http_host: Option<String>,
+    http_host: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    http_method: Option<String>,
+    http_method: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    client_ip: Option<String>,
+    client_ip: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    referrer: Option<String>,
+    referrer: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    geography: Option<String>,
+    geography: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct CachingView {
-    name: String,
+struct CachingView<'a> {
+    name: &'a str,
     ttl: u32,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    rules: Vec<RuleView>,
+    rules: Vec<RuleView<'a>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct RestrictionView {
-    name: String,
+struct RestrictionView<'a> {
+    name: &'a str,
     #[schema(value_type = crate::openapi::schema::Access)]
     access: &'static str,
-    rules: Vec<RuleView>,
+    rules: Vec<RuleView<'a>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -128,49 +128,48 @@ struct LogDeliveryView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct MessageView {
-    message: String,
+struct MessageView<'a> {
+    message: &'a str,
 }
 
-fn rule_view(rule: &Rule) -> RuleView {
-    let opt = |v: &Option<String>| v.as_deref().map(str::to_owned);
+fn rule_view(rule: &Rule) -> RuleView<'_> {
     RuleView {
-        name: rule.name.clone(),
-        request_url: rule.request_url.clone(),
-        http_host: opt(&rule.http_host),
-        http_method: opt(&rule.http_method),
-        client_ip: opt(&rule.client_ip),
-        referrer: opt(&rule.referrer),
-        geography: opt(&rule.geography),
+        name: &rule.name,
+        request_url: &rule.request_url,
+        http_host: rule.http_host.as_deref(),
+        http_method: rule.http_method.as_deref(),
+        client_ip: rule.client_ip.as_deref(),
+        referrer: rule.referrer.as_deref(),
+        geography: rule.geography.as_deref(),
     }
 }
 
-fn rules_view(rules: &[Rule]) -> Vec<RuleView> {
+fn rules_view(rules: &[Rule]) -> Vec<RuleView<'_>> {
     rules.iter().map(rule_view).collect()
 }
 
-fn origin_view(origin: &Origin) -> OriginView {
+fn origin_view(origin: &Origin) -> OriginView<'_> {
     OriginView {
-        origin: origin.origin.clone(),
+        origin: &origin.origin,
         port: origin.port,
         ssl: origin.ssl,
         rules: rules_view(&origin.rules),
         hostheadertype: origin.hostheadertype.as_str(),
-        hostheadervalue: origin.hostheadervalue.clone(),
+        hostheadervalue: origin.hostheadervalue.as_deref(),
     }
 }
 
-fn caching_view(rule: &CachingRule) -> CachingView {
+fn caching_view(rule: &CachingRule) -> CachingView<'_> {
     CachingView {
-        name: rule.name.clone(),
+        name: &rule.name,
         ttl: rule.ttl,
         rules: rules_view(&rule.rules),
     }
 }
 
-fn restriction_view(restriction: &Restriction) -> RestrictionView {
+fn restriction_view(restriction: &Restriction) -> RestrictionView<'_> {
     RestrictionView {
-        name: restriction.name.clone(),
+        name: &restriction.name,
         access: restriction.access.as_str(),
         rules: rules_view(&restriction.rules),
     }
@@ -197,18 +196,18 @@ fn certificate_status(service: &Service, domain: &Domain) -> &'static str {
         .unwrap_or("create_in_progress")
 }
 
-fn domain_view(service: &Service, domain: &Domain) -> DomainView {
+fn domain_view<'a>(service: &Service, domain: &'a Domain) -> DomainView<'a> {
     let https = domain.protocol == Protocol::Https;
     DomainView {
-        domain: domain.domain.clone(),
+        domain: &domain.domain,
         protocol: domain.protocol.as_str(),
         certificate: https.then(|| domain.certificate.map(|c| c.as_str())),
         certificate_status: https.then(|| certificate_status(service, domain)),
     }
 }
 
-impl ServiceView {
-    pub(crate) fn new(service: &Service, links: &Links) -> Self {
+impl<'a> ServiceView<'a> {
+    pub(crate) fn new(service: &'a Service, links: &Links) -> Self {
         let spec = &service.spec;
         let mut link_list = vec![
             Link::new(links.link(&format!("/services/{}", service.id)), "self"),
@@ -233,15 +232,13 @@ impl ServiceView {
                     .map(|href| Link::new(href.clone(), "log_delivery")),
             );
             if let Some(message) = detail.error_message.as_ref().filter(|m| !m.is_empty()) {
-                errors.push(MessageView {
-                    message: message.clone(),
-                });
+                errors.push(MessageView { message });
             }
         }
         Self {
-            name: spec.name.clone(),
+            name: &spec.name,
             id: service.id.to_string(),
-            project_id: service.project_id.to_string(),
+            project_id: service.project_id.as_str(),
             domains: spec
                 .domains
                 .iter()
@@ -250,7 +247,7 @@ impl ServiceView {
             origins: spec.origins.iter().map(origin_view).collect(),
             restrictions: spec.restrictions.iter().map(restriction_view).collect(),
             caching: spec.caching.iter().map(caching_view).collect(),
-            flavor_id: spec.flavor_id.clone(),
+            flavor_id: &spec.flavor_id,
             log_delivery: LogDeliveryView {
                 enabled: spec.log_delivery.enabled,
             },
@@ -263,13 +260,13 @@ impl ServiceView {
 
 /// `GET /services`: `{"links": [next?], "services": [...]}`.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ServiceListView {
+pub(crate) struct ServiceListView<'a> {
     links: Vec<Link>,
-    services: Vec<ServiceView>,
+    services: Vec<ServiceView<'a>>,
 }
 
-impl ServiceListView {
-    pub(crate) fn new(page: &ServicePage, links: &Links) -> Self {
+impl<'a> ServiceListView<'a> {
+    pub(crate) fn new(page: &'a ServicePage, links: &Links) -> Self {
         let next = page.next_marker.as_ref().map(|marker: &ServiceId| {
             Link::new(
                 links.link(&format!("/services?marker={marker}&limit={}", page.limit)),

@@ -1,6 +1,11 @@
 //! `poppy-worker`: runs provisioning jobs against shared storage, for
 //! deployments with several API servers and workers.
 
+// mimalloc: the request path allocates many small, short-lived objects; the
+// system allocator spent a fifth of a list request in malloc/free.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -36,8 +36,13 @@ impl fmt::Display for ProjectId {
 pub struct ServiceId(Uuid);
 
 impl ServiceId {
+    /// A new id: a version 7 UUID (48 bits of milliseconds, then 74 random
+    /// bits). Any UUID is accepted as a service id; new ones are time-ordered
+    /// so that stores keyed by id append instead of writing to a random
+    /// page of every index (several times fewer pages written per create),
+    /// and listings come out in creation order.
     pub fn new_random() -> Self {
-        Self(Uuid::new_v4())
+        Self(Uuid::now_v7())
     }
     pub fn from_uuid(id: Uuid) -> Self {
         Self(id)
@@ -70,8 +75,10 @@ impl FromStr for ServiceId {
 pub struct JobId(Uuid);
 
 impl JobId {
+    /// A new id: a time-ordered version 7 UUID, for the same reason as
+    /// [`ServiceId::new_random`].
     pub fn new_random() -> Self {
-        Self(Uuid::new_v4())
+        Self(Uuid::now_v7())
     }
     pub fn from_uuid(id: Uuid) -> Self {
         Self(id)

@@ -12,12 +12,14 @@ pub(crate) mod services;
 use axum::extract::State;
 use axum::handler::Handler;
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 
+use std::sync::Arc;
+
 use crate::error::ApiError;
+use crate::operator::RouteGuard;
 use crate::AppState;
 
 /// The HTTP methods routes use.
@@ -210,18 +212,15 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
 /// API description and the metrics.
 pub(crate) fn routes(state: AppState) -> Router {
     let mut router = Router::new();
+    let operator = Arc::new(state.config.operator.clone());
     // Routes of one path with several methods merge into one method router.
+    // Each gets its guard (route label for the metrics; operators only on
+    // /v1.0/admin, refusals counted under their route).
     for endpoint in endpoints() {
-        router = router.route(endpoint.path, endpoint.handler);
+        let guard = RouteGuard::new(endpoint.path, &operator);
+        router = router.route(endpoint.path, endpoint.handler.route_layer(guard));
     }
     router
-        // Operators only on /v1.0/admin (inside the metrics layer, so
-        // refusals are counted under their route).
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::operator::require_operator,
-        ))
-        .route_layer(from_fn(crate::metrics::note_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use poppy_core::ports::PortError;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, Semaphore};
 
+use super::decoded::DecodeCache;
 use super::error::{Fail, SqliteError};
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` holds how
@@ -42,16 +43,24 @@ pub struct SqliteOptions {
     pub busy_timeout_ms: u64,
     /// SQLite page cache per connection, in KiB.
     pub cache_size_kib: u32,
-    /// Bytes of the database file read through `mmap` (0 turns it off).
-    /// Saves a system call per page read on hot read paths.
+    /// Bytes of the database file read through `mmap`; 0 (the default)
+    /// turns it off. A mapping saves a `pread` per page on cold reads, but
+    /// every page touched stays in the process's resident set (a large
+    /// database shows up as hundreds of MB of RSS), and each time a write
+    /// grows the file every connection unmaps and remaps it, which costs
+    /// TLB shootdowns across cores. The benchmarks measured no read gain
+    /// worth that (see the README's performance section).
     pub mmap_size: u64,
     /// Prepared statements kept per connection.
     pub statement_cache: usize,
+    /// Services whose decoded JSON columns are kept for the next read of
+    /// the same row (0 turns it off); see `decoded.rs`. About 3 KB each.
+    pub decode_cache: usize,
     /// Create missing parent directories of the database file.
     pub create_dirs: bool,
     /// Run a read on the calling task's thread when a reader connection is
     /// idle, instead of handing it to tokio's blocking pool. Reads are single
-    /// indexed statements served from the page cache and `mmap`, shorter
+    /// indexed statements served from the page cache, shorter
     /// than the two thread wake-ups of the hand-off; turn it off when the
     /// database lives on storage slow enough that a read can block for long.
     pub inline_reads: bool,
@@ -63,8 +72,9 @@ impl Default for SqliteOptions {
             readers: None,
             busy_timeout_ms: 5_000,
             cache_size_kib: 8 * 1024,
-            mmap_size: 256 * 1024 * 1024,
+            mmap_size: 0,
             statement_cache: 64,
+            decode_cache: 8192,
             create_dirs: true,
             inline_reads: true,
         }
@@ -126,6 +136,8 @@ pub(crate) struct Inner {
     pub(crate) work: Notify,
     /// [`SqliteOptions::inline_reads`].
     inline_reads: bool,
+    /// Shared by every store on this database.
+    decoded: Arc<DecodeCache>,
 }
 
 struct ReaderPool {
@@ -188,6 +200,12 @@ impl SqliteDatabase {
             }
         })?;
         migrate(&writer, &location, deadline)?;
+        let checkpoints = Checkpointer::start(path, options, &location).map_err(open_err)?;
+        // The checkpointer thread checkpoints instead of the commit that
+        // crosses the threshold (see `Checkpointer`).
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(open_err)?;
 
         let mut idle = Vec::new();
         for _ in 0..options.reader_count() {
@@ -211,6 +229,8 @@ impl SqliteDatabase {
                 permits,
             }),
             options.inline_reads,
+            Some(checkpoints),
+            options.decode_cache,
         )
     }
 
@@ -240,7 +260,8 @@ impl SqliteDatabase {
         let conn = Connection::open_in_memory().map_err(open_err)?;
         configure(&conn, &SqliteOptions::default()).map_err(open_err)?;
         migrate(&conn, &location, Instant::now())?;
-        Self::from_parts(location, None, conn, None, false)
+        let decode_cache = SqliteOptions::default().decode_cache;
+        Self::from_parts(location, None, conn, None, false, None, decode_cache)
     }
 
     fn from_parts(
@@ -249,15 +270,18 @@ impl SqliteDatabase {
         writer: Connection,
         readers: Option<ReaderPool>,
         inline_reads: bool,
+        checkpoints: Option<std::sync::mpsc::SyncSender<()>>,
+        decode_cache: usize,
     ) -> Result<Self, SqliteError> {
         Ok(Self {
             inner: Arc::new(Inner {
-                writer: Writer::start(writer, &location)?,
+                writer: Writer::start(writer, &location, checkpoints)?,
                 location,
                 path,
                 readers,
                 work: Notify::new(),
                 inline_reads,
+                decoded: Arc::new(DecodeCache::new(decode_cache)),
             }),
         })
     }
@@ -303,6 +327,11 @@ impl SqliteDatabase {
         .await
     }
 
+    /// The decoded-row cache of this database's stores.
+    pub(crate) fn decoded(&self) -> Arc<DecodeCache> {
+        self.inner.decoded.clone()
+    }
+
     /// Wakes the in-process waiters of `wait_for_work`, and leaves a permit
     /// for the next one so a worker between an empty claim and its wait does
     /// not miss the job.
@@ -321,7 +350,7 @@ impl SqliteDatabase {
         F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
     {
         let Some(pool) = &self.inner.readers else {
-            return self.inner.writer.run(op, move |conn| f(conn)).await;
+            return self.inner.writer.run(op, f).await;
         };
         if self.inner.inline_reads {
             if let Ok(permit) = pool.permits.clone().try_acquire_owned() {
@@ -358,44 +387,79 @@ impl SqliteDatabase {
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer connection
-    /// and commits when it returns `Ok`; any `Err` rolls back.
+    /// and answers once that transaction is committed; an `Err` from `f`
+    /// undoes everything `f` wrote (and nothing else).
+    ///
+    /// Writes queued together share one transaction (group commit): each
+    /// runs in a savepoint of its own, so one write's failure rolls back
+    /// only that write, and none is answered before the commit that makes
+    /// it durable. See [`Writer`].
     pub(crate) async fn write<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, Fail> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
     {
-        self.inner
-            .writer
-            .run(op, move |conn| write_tx(conn, f))
-            .await
+        self.inner.writer.run(op, f).await
     }
 }
 
-/// A job for the writer thread.
-type WriteJob = Box<dyn FnOnce(&mut Connection) + Send>;
+/// Most writes committed together. Bounds the time the first write of a
+/// batch waits for the commit, and the transaction's size.
+const MAX_BATCH: usize = 256;
+
+/// What a write left to do once its batch has committed: hand its outcome
+/// (or the commit's failure) to its caller.
+type Deliver = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+
+/// A write for the writer thread: runs inside the batch's transaction and
+/// says whether it succeeded (its savepoint is kept) or not (rolled back).
+type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
 
 /// The writer connection on a thread of its own, fed by a queue.
 ///
 /// Writes are serialised on one connection anyway; a dedicated thread runs
 /// them back to back, where a mutex plus a blocking-pool task per write
 /// left the connection idle between writes while the next waiter was
-/// woken, scheduled and handed to a pool thread. The thread ends when the
-/// last [`SqliteDatabase`] clone is dropped (the queue closes).
+/// woken, scheduled and handed to a pool thread.
+///
+/// Group commit: the thread takes every write queued while it was busy (up
+/// to [`MAX_BATCH`]) and runs them in one `BEGIN IMMEDIATE` transaction,
+/// each in a savepoint. A commit writes every page it changed to the WAL,
+/// and concurrent creates change the same few pages (the tables' and
+/// indexes' last leaves), so one commit for many writes saves most of that
+/// I/O; under load it raised durable creates several-fold (README,
+/// performance). A lone write is a batch of one, with no added wait.
+///
+/// The thread ends when the last [`SqliteDatabase`] clone is dropped (the
+/// queue closes).
 struct Writer {
     queue: std::sync::mpsc::Sender<WriteJob>,
 }
 
 impl Writer {
-    fn start(mut conn: Connection, location: &str) -> Result<Self, SqliteError> {
+    fn start(
+        mut conn: Connection,
+        location: &str,
+        checkpoints: Option<std::sync::mpsc::SyncSender<()>>,
+    ) -> Result<Self, SqliteError> {
         let (queue, jobs) = std::sync::mpsc::channel::<WriteJob>();
         std::thread::Builder::new()
             .name("poppy-sqlite-writer".to_owned())
             .spawn(move || {
+                let mut batch = Vec::with_capacity(MAX_BATCH);
                 while let Ok(job) = jobs.recv() {
-                    // A panicking job drops its reply (its caller gets an
-                    // error) and rolls its transaction back; the next runs.
-                    let _ =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn)));
+                    batch.push(job);
+                    while batch.len() < MAX_BATCH {
+                        match jobs.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    run_batch(&mut conn, batch.drain(..));
+                    if let Some(checkpoints) = &checkpoints {
+                        // Full means a nudge is already pending.
+                        let _ = checkpoints.try_send(());
+                    }
                 }
             })
             .map_err(|e| SqliteError::Task {
@@ -405,15 +469,26 @@ impl Writer {
         Ok(Self { queue })
     }
 
-    /// Runs `f` on the writer connection, after the writes queued before it.
+    /// Runs `f` on the writer connection, after the writes queued before it,
+    /// and answers once its batch is committed.
     async fn run<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, Fail> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
     {
-        let (reply, result) = tokio::sync::oneshot::channel();
+        let (reply, result) = tokio::sync::oneshot::channel::<Result<T, Fail>>();
         let job: WriteJob = Box::new(move |conn| {
-            let _ = reply.send(f(conn));
+            let outcome = f(conn);
+            let ok = outcome.is_ok();
+            let deliver: Deliver = Box::new(move |commit_failed| {
+                let outcome = match (outcome, commit_failed) {
+                    (Ok(_), Some(e)) => Err(Fail::Sql(copy_error(e))),
+                    (outcome, _) => outcome,
+                };
+                // The caller may have gone (a dropped request): nothing to do.
+                let _ = reply.send(outcome);
+            });
+            (ok, deliver)
         });
         self.queue
             .send(job)
@@ -421,6 +496,132 @@ impl Writer {
         match result.await {
             Ok(outcome) => outcome.map_err(|e| e.into_port(op)),
             Err(_) => Err(task_error(op, "the write panicked")),
+        }
+    }
+}
+
+/// Runs `jobs` in one transaction, each in a savepoint, commits, then
+/// answers them. A job that fails (or panics) is rolled back to its
+/// savepoint; if the transaction cannot begin or commit, every job that
+/// succeeded gets that error instead of its result.
+///
+/// Failed jobs are answered after the commit too: a write that lost to an
+/// earlier write of the same batch (a domain taken, say) must be able to
+/// read what it lost to, so it can say so.
+fn run_batch(conn: &mut Connection, jobs: impl Iterator<Item = WriteJob>) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            // Run nothing: each job's reply is dropped, so its caller gets
+            // an error (the writer lost its lock or its file).
+            tracing::warn!(error = %e, "could not begin a write transaction");
+            jobs.for_each(drop);
+            return;
+        }
+    };
+    let mut answers: Vec<(bool, Deliver)> = Vec::new();
+    for job in jobs {
+        if let Err(e) = tx.execute_batch("SAVEPOINT write") {
+            // Without a savepoint the job's failure could not be undone
+            // alone: do not run it (its caller sees the write fail).
+            tracing::warn!(error = %e, "could not open a savepoint");
+            drop(job);
+            continue;
+        }
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx))) {
+            Ok((true, deliver)) => {
+                if let Err(e) = tx.execute_batch("RELEASE write") {
+                    tracing::warn!(error = %e, "could not release a savepoint");
+                }
+                answers.push((true, deliver));
+            }
+            Ok((false, deliver)) => {
+                undo_savepoint(&tx);
+                answers.push((false, deliver));
+            }
+            // A panicking job dropped its reply (its caller gets an error).
+            Err(_) => undo_savepoint(&tx),
+        }
+    }
+    let committed = tx.commit();
+    if let Err(e) = &committed {
+        tracing::warn!(error = %e, writes = answers.len(), "a write batch failed to commit");
+    }
+    for (succeeded, deliver) in answers {
+        match &committed {
+            Err(e) if succeeded => deliver(Some(e)),
+            _ => deliver(None),
+        }
+    }
+}
+
+fn undo_savepoint(tx: &Connection) {
+    if let Err(e) = tx.execute_batch("ROLLBACK TO write; RELEASE write") {
+        tracing::warn!(error = %e, "could not roll back a savepoint");
+    }
+}
+
+/// `rusqlite::Error` is not `Clone`; one commit failure is reported to
+/// every write of its batch, with its SQLite code (busy stays retryable).
+fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            rusqlite::Error::SqliteFailure(*code, message.clone())
+        }
+        other => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
+    }
+}
+
+/// Checkpoints the WAL into the database file on a thread of its own.
+///
+/// SQLite's default is to checkpoint in the commit that takes the WAL past
+/// 1,000 pages: that write then also copies every page back and waits for
+/// two `fsync`s, which under load put a several-millisecond stall on one
+/// write in a hundred (the p99 of durable creates). Here the writer only
+/// nudges this thread after each batch; it waits [`CHECKPOINT_DELAY`] so
+/// nudges coalesce, then runs a `PASSIVE` checkpoint, which never blocks
+/// the writer or readers. Pages rewritten many times between checkpoints
+/// are copied once. The thread ends with the writer (the nudges' channel
+/// closes).
+struct Checkpointer;
+
+/// How long the checkpointer lets commits accumulate before it runs.
+const CHECKPOINT_DELAY: Duration = Duration::from_millis(50);
+
+impl Checkpointer {
+    /// Opens the checkpointer's connection and starts its thread; returns
+    /// where the writer nudges it.
+    fn start(
+        path: &Path,
+        options: &SqliteOptions,
+        location: &str,
+    ) -> rusqlite::Result<std::sync::mpsc::SyncSender<()>> {
+        let conn = Connection::open(path)?;
+        configure(&conn, options)?;
+        let (nudge, nudges) = std::sync::mpsc::sync_channel::<()>(1);
+        let location = location.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("poppy-sqlite-checkpointer".to_owned())
+            .spawn(move || {
+                while nudges.recv().is_ok() {
+                    std::thread::sleep(CHECKPOINT_DELAY);
+                    while nudges.try_recv().is_ok() {}
+                    if let Err(error) =
+                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(%location, %error, "sqlite: WAL checkpoint failed");
+                    }
+                }
+            });
+        match spawned {
+            Ok(_) => Ok(nudge),
+            Err(e) => Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                Some(format!("cannot start the checkpointer thread: {e}")),
+            )),
         }
     }
 }
@@ -455,16 +656,6 @@ impl Drop for Checkout<'_> {
     }
 }
 
-fn write_tx<T>(
-    writer: &mut Connection,
-    f: impl FnOnce(&Transaction<'_>) -> Result<T, Fail>,
-) -> Result<T, Fail> {
-    let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = f(&tx)?;
-    tx.commit()?;
-    Ok(out)
-}
-
 async fn run_blocking<T, F>(op: &'static str, f: F) -> Result<T, PortError>
 where
     T: Send + 'static,
@@ -492,6 +683,15 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> rusqlite::Result<()>
     conn.busy_timeout(options.busy_timeout())?;
     conn.set_prepared_statement_cache_capacity(options.statement_cache);
     conn.pragma_update(None, "foreign_keys", true)?;
+    // Plans that do not depend on bound values. Without this, SQLite
+    // (built with STAT4) re-prepares a statement whenever a value bound to a
+    // range or LIMIT changes, which cost a list request a fifth of its time;
+    // every query here is an indexed lookup whose best plan is the same for
+    // any value.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     // WAL + NORMAL: commits do not fsync; a power loss can lose the last
     // transactions but never corrupts the file.
     conn.pragma_update(None, "synchronous", "NORMAL")?;

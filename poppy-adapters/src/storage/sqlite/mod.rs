@@ -20,6 +20,7 @@
 
 mod certificates;
 mod database;
+mod decoded;
 mod error;
 mod store;
 

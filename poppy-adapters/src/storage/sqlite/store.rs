@@ -11,6 +11,7 @@ use poppy_core::model::{
 use poppy_core::ports::{FlavorStore, PortError, ServiceStore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::decoded::{DecodeCache, Decoded};
 use super::error::{corrupt, is_constraint, text, Fail, SqliteError};
 use super::{SqliteDatabase, NAME};
 use crate::jobs::sqlite::JobRow;
@@ -202,7 +203,7 @@ impl ServiceRow {
 
 /// Decodes a row with the columns of [`sql::GET_SERVICE`], in its order. Bad data is an error naming the
 /// row, never a panic.
-fn service_from_row(row: &Row<'_>) -> Result<Service, Fail> {
+fn service_from_row(row: &Row<'_>, cache: &DecodeCache) -> Result<Service, Fail> {
     let project = text(row, 0)?;
     let id_text = text(row, 1)?;
     let what = || format!("services row ({project}, {id_text})");
@@ -214,16 +215,20 @@ fn service_from_row(row: &Row<'_>) -> Result<Service, Fail> {
     let version: i64 = row.get(4)?;
     let version = u64::try_from(version)
         .map_err(|_| corrupt(what(), "version", format!("negative version {version}")))?;
-    let spec = serde_json::from_str(text(row, 5)?).map_err(|e| corrupt(what(), "spec", e))?;
-    let provider_details =
-        serde_json::from_str(text(row, 6)?).map_err(|e| corrupt(what(), "provider_details", e))?;
+    let (spec_text, details_text) = (text(row, 5)?, text(row, 6)?);
+    let decoded = cache.get_or_decode(&id, spec_text, details_text, || {
+        let spec = serde_json::from_str(spec_text).map_err(|e| corrupt(what(), "spec", e))?;
+        let details = serde_json::from_str(details_text)
+            .map_err(|e| corrupt(what(), "provider_details", e))?;
+        Ok::<_, Fail>(Decoded::new(spec_text, details_text, spec, details))
+    })?;
     Ok(Service {
         id,
         project_id: ProjectId::new(project),
-        spec,
+        spec: decoded.spec.clone(),
         status,
         operator_status,
-        provider_details,
+        provider_details: decoded.provider_details.clone(),
         version,
         created_at: row.get(7)?,
         updated_at: row.get(8)?,
@@ -321,12 +326,13 @@ impl ServiceStore for SqliteStore {
 
     async fn get(&self, project: &ProjectId, id: &ServiceId) -> Result<Option<Service>, PortError> {
         let (project, id) = (project.as_str().to_owned(), id.to_string());
+        let cache = self.db.decoded();
         self.db
             .read("get service", move |c| {
                 let mut stmt = c.prepare_cached(sql::GET_SERVICE)?;
                 let mut rows = stmt.query([&project, &id])?;
                 match rows.next()? {
-                    Some(row) => service_from_row(row).map(Some),
+                    Some(row) => service_from_row(row, &cache).map(Some),
                     None => Ok(None),
                 }
             })
@@ -340,13 +346,14 @@ impl ServiceStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Service>, PortError> {
         let (project, after) = (project.as_str().to_owned(), id_after(marker));
+        let cache = self.db.decoded();
         self.db
             .read("list services", move |c| {
                 let mut stmt = c.prepare_cached(sql::LIST_SERVICES)?;
                 let mut rows = stmt.query(params![project, after, i64::from(limit)])?;
                 let mut out = Vec::with_capacity(limit.min(1_000) as usize);
                 while let Some(row) = rows.next()? {
-                    out.push(service_from_row(row)?);
+                    out.push(service_from_row(row, &cache)?);
                 }
                 Ok(out)
             })
@@ -462,12 +469,13 @@ impl ServiceStore for SqliteStore {
 
     async fn find_by_domain(&self, domain: &str) -> Result<Option<Service>, PortError> {
         let domain = domain.to_owned();
+        let cache = self.db.decoded();
         self.db
             .read("find service by domain", move |c| {
                 let mut stmt = c.prepare_cached(sql::FIND_BY_DOMAIN)?;
                 let mut rows = stmt.query([&domain])?;
                 match rows.next()? {
-                    Some(row) => service_from_row(row).map(Some),
+                    Some(row) => service_from_row(row, &cache).map(Some),
                     None => Ok(None),
                 }
             })
