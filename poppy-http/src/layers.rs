@@ -111,7 +111,7 @@ async fn handle(mut routes: Router, settings: &Settings, mut request: Request) -
     normalise_path(&mut request);
 
     let mut response = match limit_body(request, settings.body_limit) {
-        Err(refused) => refused,
+        Err(TooLarge) => ApiError::payload_too_large(settings.body_limit).into_response(),
         Ok(request) => {
             let routed = tokio::time::timeout(settings.request_timeout, routes.call(request));
             match AssertUnwindSafe(routed)
@@ -187,17 +187,20 @@ fn timed_out(limit: Duration) -> Response {
     .into_response()
 }
 
+/// The declared body is over the limit.
+struct TooLarge;
+
 /// A declared `Content-Length` over the limit is refused at once; any other
 /// body that may carry data is wrapped so reading past the limit fails,
 /// which the JSON extractor turns into the same 413.
-fn limit_body(request: Request, limit: usize) -> Result<Request, Response> {
+fn limit_body(request: Request, limit: usize) -> Result<Request, TooLarge> {
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX)) {
-        return Err(ApiError::payload_too_large(limit).into_response());
+        return Err(TooLarge);
     }
     if request.body().is_end_stream() {
         return Ok(request);
