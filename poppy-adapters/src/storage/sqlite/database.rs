@@ -54,7 +54,8 @@ pub struct SqliteOptions {
     /// Prepared statements kept per connection.
     pub statement_cache: usize,
     /// Services whose decoded JSON columns are kept for the next read of
-    /// the same row (0 turns it off); see `decoded.rs`. About 3 KB each.
+    /// the same row (0 turns it off); see `decoded.rs`. About 9 KB each
+    /// (text, parsed form, allocator overhead): the default costs ~37 MB.
     pub decode_cache: usize,
     /// Create missing parent directories of the database file.
     pub create_dirs: bool,
@@ -74,7 +75,7 @@ impl Default for SqliteOptions {
             cache_size_kib: 8 * 1024,
             mmap_size: 0,
             statement_cache: 64,
-            decode_cache: 8192,
+            decode_cache: 4096,
             create_dirs: true,
             inline_reads: true,
         }
