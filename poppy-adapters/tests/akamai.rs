@@ -6,6 +6,8 @@
 
 #[path = "akamai/cert_flows.rs"]
 mod cert_flows;
+#[path = "akamai/cert_hostnames.rs"]
+mod cert_hostnames;
 #[path = "akamai/certificates.rs"]
 mod certificates;
 #[path = "akamai/conformance.rs"]

@@ -20,7 +20,7 @@ use poppy_core::testkit::memory::{
 use poppy_core::{Backends, Providers};
 use serde_json::{json, Value};
 
-use crate::certificates::{cert_config, cert_fake, SAN1, SNI1};
+use crate::certificates::{cert_config, cert_fake, HOSTNAME_PROPERTY, SAN1, SNI1};
 use crate::fake::Fake;
 
 const PROVIDER: &str = "akamai";
@@ -38,8 +38,17 @@ struct World {
 /// SPS requests stay running for `sps_polls` reads, CPS changes pending
 /// for `cps_polls`.
 async fn world(sps_polls: u32, cps_polls: u32) -> World {
+    world_with(sps_polls, cps_polls, true).await
+}
+
+/// [`world`], with or without `certificates.hostname_property`.
+async fn world_with(sps_polls: u32, cps_polls: u32, hostname_property: bool) -> World {
     let fake = cert_fake(sps_polls, cps_polls).await;
-    let provider = Arc::new(fake.provider_with(cert_config(&fake)));
+    let mut config = cert_config(&fake);
+    if !hostname_property {
+        config.certificates.hostname_property = None;
+    }
+    let provider = Arc::new(fake.provider_with(config));
     let certs: Arc<dyn CertificateStore> = Arc::new(MemoryCertificateStore::new());
     assert!(provider.use_certificate_settings(PROVIDER, certs.clone()));
     let flavors = MemoryFlavorStore::new();
@@ -247,6 +256,27 @@ async fn a_san_certificate_is_parked_rerun_submitted_polled_deployed_and_deleted
         w.fake.state().san_certs[SAN1],
         std::slice::from_ref(&domain)
     );
+    // The domain is served by the shared host name property, active.
+    let property = w
+        .fake
+        .property(HOSTNAME_PROPERTY)
+        .expect("the shared property");
+    let latest = property.versions.last().expect("a version");
+    assert!(
+        latest
+            .hostnames
+            .as_array()
+            .is_some_and(|h| h.iter().any(|h| {
+                h["cnameFrom"] == json!(domain)
+                    && h["cnameTo"] == json!(format!("{SAN1}.edgekey.net"))
+            })),
+        "{}",
+        latest.hostnames
+    );
+    assert_eq!(
+        property.staging_version,
+        Some(property.versions.len() as u32)
+    );
 
     // Delete: the domain leaves the SAN certificate, the record goes.
     w.manager
@@ -387,5 +417,26 @@ async fn a_custom_certificate_fails_with_the_reason() {
     assert!(
         error.contains("cert_type") && error.contains("custom"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_hostname_property_the_items_are_not_marked_activated() {
+    let w = world_with(0, 0, false).await;
+    let p = ProjectId::random();
+    let domain = fixtures::unique_domain();
+    w.service(&p, &domain, "san").await;
+    w.submit(&p, &domain, "san").await;
+    let mapping = w.manager.san_mapping(PROVIDER).await.expect("mapping");
+    assert_eq!(mapping.len(), 1, "{mapping:?}");
+    assert_ne!(
+        mapping[0].get("property_activated"),
+        Some(&json!(true)),
+        "{mapping:?}"
+    );
+    assert_eq!(
+        w.fake.property(HOSTNAME_PROPERTY).map(|p| p.versions.len()),
+        Some(1),
+        "the shared property is untouched"
     );
 }

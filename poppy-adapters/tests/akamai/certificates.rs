@@ -29,6 +29,10 @@ pub const SAN1: &str = "secure1.san1.example.com";
 pub const SAN2: &str = "secure2.san1.example.com";
 pub const SNI1: &str = "sni1.example.com";
 pub const ENROLLMENT: u64 = 234;
+/// The shared property certificate host names go on.
+pub const HOSTNAME_PROPERTY: &str = "prp_777";
+/// A host name the shared property serves before any test runs.
+pub const EXISTING_HOST: &str = "existing.example.net";
 const SPS_PATH: &str = "/config-secure-provisioning-service/v1/sps-requests";
 
 /// The fake's configuration with two SAN certificates and one SNI
@@ -46,6 +50,7 @@ pub fn cert_config(fake: &Fake) -> AkamaiConfig {
             ..SanCertConfig::default()
         },
     ];
+    config.certificates.hostname_property = Some(HOSTNAME_PROPERTY.to_owned());
     config.certificates.sni_certs = vec![SniCertConfig {
         name: SNI1.to_owned(),
         enrollment_id: Some(ENROLLMENT),
@@ -70,6 +75,7 @@ pub async fn cert_fake(sps_polls: u32, cps_polls: u32) -> Fake {
         state
             .edge_hostnames
             .extend([format!("{SAN1}.edgekey.net"), format!("{SNI1}.edgekey.net")]);
+        crate::cert_hostnames::seed_hostname_property(&mut state);
     }
     fake
 }

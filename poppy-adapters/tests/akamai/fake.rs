@@ -425,6 +425,17 @@ fn respond(state: &Arc<Mutex<State>>, signer: &Signer, request: &Request) -> Res
             let content_type = header("content-type").unwrap_or_default();
             put_rules(&mut state, id, v, &content_type, &body)
         }
+        ("GET", ["papi", "v1", "properties", id, "versions", v, "hostnames"]) => {
+            let v: u32 = v.parse().unwrap_or(0);
+            match state.properties.get_mut(*id).and_then(|p| p.version(v)) {
+                Some(version) => ok(
+                    200,
+                    json!({"propertyId": id, "propertyVersion": v, "etag": format!("etag-{id}-{v}"),
+                        "hostnames": {"items": version.hostnames}}),
+                ),
+                None => problem(404, "Not Found", "No such version"),
+            }
+        }
         ("PUT", ["papi", "v1", "properties", id, "versions", v, "hostnames"]) => {
             put_hostnames(&mut state, id, v, &body)
         }

@@ -21,6 +21,16 @@
 //! last SPS request of a certificate (or an enrollment's SANs) already
 //! carries is not added twice.
 //!
+//! Host names of issued certificates are attached to (or detached from)
+//! the shared PAPI property `certificates.hostname_property`
+//! (`update_hostnames`): the latest version's host names get (or lose)
+//! `cnameFrom = <domain>`, `cnameTo = <certificate's edgekey host name>`,
+//! `cnameType = EDGE_HOSTNAME` entries, on a new version when the latest
+//! was ever activated, which is then activated on the configured network
+//! and polled (`poll` settings) until active. Nothing to change makes no
+//! version; it only makes sure the latest is active. Without the key the
+//! call is refused with `Invalid`.
+//!
 //! Per-certificate settings (`spsId`, `jobId`, `enabled`, `enrollmentId`,
 //! `san_cert_hostname_limit`) come from the configuration, overlaid by
 //! what this process learnt (operator changes seen by `complete_config`,
@@ -34,7 +44,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use poppy_core::model::{CertConfigKind, CertDetails, CertStatus, CertType, SslCertificate};
+use poppy_core::model::{
+    CertConfigKind, CertDetails, CertStatus, CertType, HostnameAction, SslCertificate,
+};
 use poppy_core::ports::{CertProvisioning, CertificateProvider, CertificateStore, PortError};
 use reqwest::Method;
 use serde::Deserialize;
@@ -45,6 +57,7 @@ use super::client::{Api, RawBody};
 use super::config::{CertificatesConfig, SanCertConfig, Settings, SniCertConfig};
 use super::error::{self, BACKEND};
 use super::hostnames::secure_edge_hostname;
+use super::papi::{newest_on, Papi};
 
 /// The SPS API's requests.
 const SPS_REQUESTS: &str = "/config-secure-provisioning-service/v1/sps-requests";
@@ -243,6 +256,9 @@ pub struct AkamaiCertificates {
     group_id: String,
     https_suffix: String,
     config: CertificatesConfig,
+    /// The provider's settings, for the PAPI calls on the shared host name
+    /// property.
+    settings: Settings,
     /// `(provider name, store)` of the operator's settings, when attached.
     store: OnceLock<(String, Arc<dyn CertificateStore>)>,
     /// Settings learnt by this process, by `san:<name>`/`sni:<name>`.
@@ -257,6 +273,7 @@ impl AkamaiCertificates {
             group_id: settings.group_id.clone(),
             https_suffix: settings.hostnames.https_suffix.clone(),
             config: settings.certificates.clone(),
+            settings: settings.clone(),
             store: OnceLock::new(),
             learnt: Mutex::new(BTreeMap::new()),
         }
@@ -872,6 +889,227 @@ impl AkamaiCertificates {
     }
 }
 
+/// The `cnameType` of a host name served through an edge host name.
+const EDGE_HOSTNAME: &str = "EDGE_HOSTNAME";
+
+fn cname_from(entry: &Value) -> &str {
+    entry.get("cnameFrom").and_then(Value::as_str).unwrap_or("")
+}
+
+/// A listed host name as PAPI takes it back in a `PUT …/hostnames`.
+fn put_shape(entry: &Value) -> Value {
+    let mut out = Map::new();
+    for key in [
+        "cnameType",
+        "cnameFrom",
+        "cnameTo",
+        "edgeHostnameId",
+        "certProvisioningType",
+    ] {
+        if let Some(v) = entry.get(key).filter(|v| !v.is_null()) {
+            out.insert(key.to_owned(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// `current` with each `(domain, edge host name)` of `targets`; `None`
+/// when every one is there already.
+fn with_hostnames(current: &[Value], targets: &[(String, String)]) -> Option<Vec<Value>> {
+    let mut list: Vec<Value> = current.iter().map(put_shape).collect();
+    let mut changed = false;
+    for (from, to) in targets {
+        let entry =
+            serde_json::json!({"cnameType": EDGE_HOSTNAME, "cnameFrom": from, "cnameTo": to});
+        match list
+            .iter_mut()
+            .find(|h| cname_from(h).eq_ignore_ascii_case(from))
+        {
+            Some(h)
+                if h.get("cnameTo")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(to)) => {}
+            Some(h) => {
+                *h = entry;
+                changed = true;
+            }
+            None => {
+                list.push(entry);
+                changed = true;
+            }
+        }
+    }
+    changed.then_some(list)
+}
+
+/// `current` without the host names `domains`; `None` when none is there.
+fn without_hostnames(current: &[Value], domains: &[&str]) -> Option<Vec<Value>> {
+    let list: Vec<Value> = current
+        .iter()
+        .filter(|h| {
+            !domains
+                .iter()
+                .any(|d| cname_from(h).eq_ignore_ascii_case(d))
+        })
+        .map(put_shape)
+        .collect();
+    (list.len() != current.len()).then_some(list)
+}
+
+impl AkamaiCertificates {
+    fn papi(&self) -> Papi<'_> {
+        Papi {
+            api: &self.api,
+            settings: &self.settings,
+        }
+    }
+
+    /// `(domain, edge host name)` of each certificate: the edgekey host
+    /// name of the certificate the domain was put on.
+    fn cname_targets(&self, certs: &[SslCertificate]) -> Result<Vec<(String, String)>, PortError> {
+        certs
+            .iter()
+            .map(|cert| {
+                let details = self.reported(cert);
+                let name = details.as_ref().and_then(|d| match cert.cert_type {
+                    CertType::Sni => d.extra_info.sni_cert.clone(),
+                    _ => d.extra_info.san_cert.clone(),
+                });
+                let to = name
+                    .map(|n| secure_edge_hostname(&n, &self.https_suffix))
+                    .or_else(|| details.and_then(|d| d.cert_domain));
+                to.map(|to| (cert.domain_name.clone(), to)).ok_or_else(|| {
+                    PortError::Invalid(format!(
+                        "cert_details: the {} certificate of {} names no akamai certificate yet;                          its host name cannot be attached",
+                        cert.cert_type, cert.domain_name
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Attaches (`Add`) or detaches (`Remove`) the host names of `certs`
+    /// on the shared property; see the module docs.
+    async fn change_hostnames(
+        &self,
+        certs: &[SslCertificate],
+        action: HostnameAction,
+    ) -> Result<(), PortError> {
+        if certs.is_empty() {
+            return Ok(());
+        }
+        let Some(property) = self.config.hostname_property.as_deref() else {
+            return Err(PortError::Invalid(
+                "certificates.hostname_property: no shared PAPI property for certificate host                  names is configured for the akamai provider; set                  [providers] certificates.hostname_property = \"prp_…\""
+                    .to_owned(),
+            ));
+        };
+        let targets = match action {
+            HostnameAction::Add => self.cname_targets(certs)?,
+            HostnameAction::Remove => Vec::new(),
+        };
+        let papi = self.papi();
+        let latest = match papi.get_property(property).await {
+            Ok(p) => p.latest_version,
+            Err(PortError::NotFound(_)) => {
+                return Err(PortError::Invalid(format!(
+                    "certificates.hostname_property: property {property} does not exist in                      contract {} group {}",
+                    self.contract_id, self.group_id
+                )))
+            }
+            Err(e) => return Err(e),
+        };
+        let current = papi.get_hostnames(property, latest).await?;
+        let wanted = match action {
+            HostnameAction::Add => with_hostnames(&current, &targets),
+            HostnameAction::Remove => {
+                let domains: Vec<&str> = certs.iter().map(|c| c.domain_name.as_str()).collect();
+                without_hostnames(&current, &domains)
+            }
+        };
+        let version = match wanted {
+            None => {
+                debug!(property, version = latest, %action, "host names already as asked");
+                latest
+            }
+            Some(list) => {
+                let info = papi.get_version(property, latest).await?;
+                let version = if info.is_editable() {
+                    latest
+                } else {
+                    papi.create_version(property, latest, info.etag.as_deref())
+                        .await?
+                };
+                papi.put_hostnames(property, version, &Value::Array(list))
+                    .await?;
+                info!(property, version, %action, hosts = certs.len(), "certificate host names updated");
+                version
+            }
+        };
+        self.activate_hostnames(property, version, action).await
+    }
+
+    /// Activates `version` of the host name property on the network unless
+    /// it is active, and polls until it is (`poll` settings); still pending
+    /// after that is `Unavailable`, so the flow comes back.
+    async fn activate_hostnames(
+        &self,
+        property: &str,
+        version: u32,
+        action: HostnameAction,
+    ) -> Result<(), PortError> {
+        let papi = self.papi();
+        let network = self.settings.network.papi();
+        let mut requested = false;
+        for check in 1..=self.settings.poll_attempts {
+            let activations = papi.activations(property).await?;
+            let newest = newest_on(&activations, network).map(|a| {
+                (
+                    a.activation_type == "ACTIVATE" && a.property_version == version,
+                    a.status.clone(),
+                    a.is_pending(),
+                )
+            });
+            match newest {
+                Some((true, status, _)) if status == "ACTIVE" => {
+                    debug!(property, version, network, "host name property active");
+                    return Ok(());
+                }
+                // Ours, or another version's: PAPI takes one at a time.
+                Some((_, _, true)) => {}
+                Some((true, status, false)) if requested => {
+                    return Err(PortError::Unavailable {
+                        backend: BACKEND.to_owned(),
+                        message: format!(
+                            "the activation of version {version} of property {property} on                              {network} ended {status}"
+                        ),
+                        retry_after: Some(self.settings.poll_interval),
+                    })
+                }
+                // Asked for, not listed yet.
+                _ if requested => {}
+                _ => {
+                    let note = format!("poppy: certificate host names ({action})");
+                    papi.activate(property, version, "ACTIVATE", &note).await?;
+                    info!(property, version, network, "host name property activation requested");
+                    requested = true;
+                }
+            }
+            if check < self.settings.poll_attempts {
+                tokio::time::sleep(self.settings.poll_interval).await;
+            }
+        }
+        Err(PortError::Unavailable {
+            backend: BACKEND.to_owned(),
+            message: format!(
+                "version {version} of property {property} is not active on {network} after {}                  checks",
+                self.settings.poll_attempts
+            ),
+            retry_after: Some(self.settings.poll_interval),
+        })
+    }
+}
+
 fn refuse_type(cert: &SslCertificate) -> PortError {
     PortError::Invalid(format!(
         "cert_type: the akamai provider provisions 'san' and 'sni' certificates, not '{}' \
@@ -945,6 +1183,16 @@ impl CertificateProvider for AkamaiCertificates {
             CertType::Sni => self.sni_status(domain, details).await,
             CertType::Custom | CertType::Dedicated => Err(refuse_type(cert)),
         }
+    }
+
+    /// Attaches (detaches) the certificates' host names on the shared
+    /// property `certificates.hostname_property`; see the module docs.
+    async fn update_hostnames(
+        &self,
+        certs: &[SslCertificate],
+        action: HostnameAction,
+    ) -> Result<(), PortError> {
+        self.change_hostnames(certs, action).await
     }
 
     fn certificate_names(&self, kind: CertConfigKind) -> Vec<String> {

@@ -218,6 +218,11 @@ pub struct CertificatesConfig {
     /// Host names an SNI enrollment takes before the next one is used (an
     /// operator's `san_cert_hostname_limit` setting replaces it).
     pub hostname_limit: u64,
+    /// The shared PAPI property (`prp_…`, in the provider's contract and
+    /// group) the host names of issued certificates are attached to; the
+    /// original's "san cert hostname property". Without it,
+    /// `update_hostnames` refuses.
+    pub hostname_property: Option<String>,
 }
 
 impl Default for CertificatesConfig {
@@ -226,6 +231,7 @@ impl Default for CertificatesConfig {
             san_certs: Vec::new(),
             sni_certs: Vec::new(),
             hostname_limit: 80,
+            hostname_property: None,
         }
     }
 }
@@ -538,6 +544,21 @@ impl AkamaiConfig {
                         expected: "a non-empty SPS value of letters, digits, '.', '_' or '-'",
                     });
                 }
+            }
+        }
+        if let Some(id) = &certs.hostname_property {
+            let ok = id.strip_prefix("prp_").is_some_and(|rest| {
+                !rest.is_empty()
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+            });
+            if !ok {
+                return Err(AkamaiConfigError::BadValue {
+                    key: "certificates.hostname_property",
+                    value: id.clone(),
+                    expected: "a PAPI property id like 'prp_173136'",
+                });
             }
         }
         if !(1..=200).contains(&certs.hostname_limit) {

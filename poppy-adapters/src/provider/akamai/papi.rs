@@ -379,6 +379,30 @@ impl Papi<'_> {
         refuse_errors(&answer.what, &result)
     }
 
+    /// The host names of a version (`hostnames.items`: `cnameFrom`,
+    /// `cnameTo`, `cnameType`, …), as PAPI lists them.
+    pub async fn get_hostnames(&self, id: &str, version: u32) -> Result<Vec<Value>, PortError> {
+        let answer = self
+            .get(&format!(
+                "/papi/v1/properties/{id}/versions/{version}/hostnames"
+            ))
+            .await?;
+        if answer.status == 404 {
+            return Err(PortError::NotFound(format!(
+                "akamai property '{id}' version {version}"
+            )));
+        }
+        let found: Value = answer.json()?;
+        match found.pointer("/hostnames/items") {
+            Some(Value::Array(items)) => Ok(items.clone()),
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(_) => Err(error::unreadable(
+                &answer.what,
+                "hostnames.items is not a list",
+            )),
+        }
+    }
+
     /// Domains of the edge hostnames in the contract and group, lower-case.
     pub async fn edge_hostnames(&self) -> Result<Vec<String>, PortError> {
         let found: EdgeHostnamesResponse = self.get("/papi/v1/edgehostnames").await?.json()?;
