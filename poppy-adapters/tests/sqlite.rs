@@ -711,6 +711,87 @@ mod jobs {
     }
 }
 
+/// Group commit (writes queued together share one transaction) and the
+/// decoded-row cache: behaviour a caller can see.
+mod batching_and_cache {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_that_fail_do_not_undo_the_ones_that_succeed() {
+        let (dir, db) = file_db();
+        let store = db.store();
+        // 32 pairs of creates racing for one domain each, all queued at once
+        // so they share batches: exactly one of each pair is stored, the
+        // loser gets `Conflict`, and every winner survives a reopen.
+        let mut racing = Vec::new();
+        for _ in 0..32 {
+            let domain = fixtures::unique_domain();
+            for _ in 0..2 {
+                let service = fixtures::service_with_domains(&ProjectId::random(), &[&domain]);
+                let store = store.clone();
+                racing.push(tokio::spawn(async move {
+                    let outcome = store.create(&service, 10, None).await;
+                    (service, outcome)
+                }));
+            }
+        }
+        let mut winners = Vec::new();
+        let mut conflicts = 0;
+        for task in racing {
+            let (service, outcome) = task.await.expect("task");
+            match outcome {
+                Ok(()) => winners.push(service),
+                Err(PortError::Conflict(_)) => conflicts += 1,
+                Err(other) => panic!("unexpected error: {other:?}"),
+            }
+        }
+        assert_eq!((winners.len(), conflicts), (32, 32));
+        drop(store);
+        drop(db);
+        let reopened = open(dir.path()).store();
+        for service in &winners {
+            assert_eq!(stored(&reopened, service).await.as_ref(), Some(service));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_through_another_handle_is_never_hidden_by_the_cache() {
+        // Two handles on one file stand for two processes (server and
+        // worker): each has its own decoded-row cache.
+        let (dir, server) = file_db();
+        let worker = open(dir.path());
+        let (server_store, worker_store) = (server.store(), worker.store());
+        let mut service = fixtures::service(&ProjectId::random());
+        server_store
+            .create(&service, 10, None)
+            .await
+            .expect("create");
+        let first = stored(&server_store, &service).await.expect("stored");
+        assert_eq!(first.spec.name, service.spec.name);
+
+        service.spec.name = "renamed by the worker".to_owned();
+        worker_store.update(&service, None).await.expect("update");
+        let seen = stored(&server_store, &service).await.expect("stored");
+        assert_eq!(seen.spec.name, "renamed by the worker");
+        assert_eq!(seen.version, service.version + 1);
+
+        // Deleted and re-created under the same id with the same version:
+        // only the stored text tells the rows apart.
+        worker_store
+            .delete(&service.project_id, &service.id)
+            .await
+            .expect("delete");
+        let mut again = service.clone();
+        again.spec.name = "same id, new row".to_owned();
+        worker_store
+            .create(&again, 10, None)
+            .await
+            .expect("re-create");
+        let seen = stored(&server_store, &again).await.expect("stored");
+        assert_eq!(seen.spec.name, "same id, new row");
+    }
+}
+
 /// The shared suites of `poppy_core::testkit::conformance`, on a file and in
 /// memory.
 mod conformance {
