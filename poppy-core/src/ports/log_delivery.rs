@@ -11,10 +11,7 @@
 //! [`AuthToken`] `Debug` is redacted), never written to the service and
 //! never rendered.
 
-use std::cell::RefCell;
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -63,10 +60,10 @@ pub trait LogDelivery: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<LogDeliveryUrl>, PortError>;
 }
 
-thread_local! {
-    /// The credential of the request being served on this thread, set by
-    /// [`WithAuthToken`] for the duration of each poll.
-    static CURRENT: RefCell<Option<AuthToken>> = const { RefCell::new(None) };
+tokio::task_local! {
+    /// The credential of the request being served, set by
+    /// [`with_auth_token`] for the future it wraps.
+    static CURRENT: Option<AuthToken>;
 }
 
 /// Runs `future` with `token` as the request's credential: use cases called
@@ -74,60 +71,16 @@ thread_local! {
 /// calls that may need it (create and patch of a service), as the
 /// original's request context did.
 pub fn with_auth_token<F: Future>(token: Option<AuthToken>, future: F) -> WithAuthToken<F> {
-    WithAuthToken {
-        token,
-        inner: Box::pin(future),
-    }
+    CURRENT.scope(token, future)
 }
 
 /// The credential [`with_auth_token`] set for the future being polled, if any.
 pub fn current_auth_token() -> Option<AuthToken> {
-    CURRENT.with(|current| current.borrow().clone())
+    CURRENT.try_with(Clone::clone).ok().flatten()
 }
 
-/// The future of [`with_auth_token`].
-pub struct WithAuthToken<F> {
-    token: Option<AuthToken>,
-    inner: Pin<Box<F>>,
-}
-
-impl<F> std::fmt::Debug for WithAuthToken<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WithAuthToken")
-            .field("token", &self.token)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Puts the previous credential back when a poll ends, even by a panic.
-struct Restore<'a> {
-    slot: &'a mut Option<AuthToken>,
-    previous: Option<AuthToken>,
-}
-
-impl Drop for Restore<'_> {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        let mine = CURRENT.with(|current| current.replace(previous));
-        *self.slot = mine;
-    }
-}
-
-impl<F: Future> Future for WithAuthToken<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // Both fields are `Unpin` (the inner future is boxed).
-        let this = self.get_mut();
-        let mine = this.token.take();
-        let previous = CURRENT.with(|current| current.replace(mine));
-        let _restore = Restore {
-            slot: &mut this.token,
-            previous,
-        };
-        this.inner.as_mut().poll(cx)
-    }
-}
+/// The future of [`with_auth_token`] (its `Debug` shows the token redacted).
+pub type WithAuthToken<F> = tokio::task::futures::TaskLocalFuture<Option<AuthToken>, F>;
 
 #[cfg(test)]
 mod tests {

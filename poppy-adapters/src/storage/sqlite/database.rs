@@ -201,9 +201,9 @@ impl SqliteDatabase {
             }
         })?;
         migrate(&writer, &location, deadline)?;
-        let checkpoints = Checkpointer::start(path, options, &location).map_err(open_err)?;
+        let checkpoints = start_checkpointer(path, options, &location)?;
         // The checkpointer thread checkpoints instead of the commit that
-        // crosses the threshold (see `Checkpointer`).
+        // crosses the threshold (see `start_checkpointer`).
         writer
             .pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(open_err)?;
@@ -576,7 +576,11 @@ fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
     }
 }
 
-/// Checkpoints the WAL into the database file on a thread of its own.
+/// How long the checkpointer lets commits accumulate before it runs.
+const CHECKPOINT_DELAY: Duration = Duration::from_millis(50);
+
+/// Starts the thread that checkpoints the WAL into the database file, on a
+/// connection of its own, and returns where the writer nudges it.
 ///
 /// SQLite's default is to checkpoint in the commit that takes the WAL past
 /// 1,000 pages: that write then also copies every page back and waits for
@@ -587,43 +591,38 @@ fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
 /// the writer or readers. Pages rewritten many times between checkpoints
 /// are copied once. The thread ends with the writer (the nudges' channel
 /// closes).
-struct Checkpointer;
-
-/// How long the checkpointer lets commits accumulate before it runs.
-const CHECKPOINT_DELAY: Duration = Duration::from_millis(50);
-
-impl Checkpointer {
-    /// Opens the checkpointer's connection and starts its thread; returns
-    /// where the writer nudges it.
-    fn start(
-        path: &Path,
-        options: &SqliteOptions,
-        location: &str,
-    ) -> rusqlite::Result<std::sync::mpsc::SyncSender<()>> {
-        let conn = Connection::open(path)?;
-        configure(&conn, options)?;
-        let (nudge, nudges) = std::sync::mpsc::sync_channel::<()>(1);
-        let location = location.to_owned();
-        let spawned = std::thread::Builder::new()
-            .name("poppy-sqlite-checkpointer".to_owned())
-            .spawn(move || {
-                while nudges.recv().is_ok() {
-                    std::thread::sleep(CHECKPOINT_DELAY);
-                    while nudges.try_recv().is_ok() {}
-                    if let Err(error) =
-                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
-                        tracing::warn!(%location, %error, "sqlite: WAL checkpoint failed");
-                    }
+fn start_checkpointer(
+    path: &Path,
+    options: &SqliteOptions,
+    location: &str,
+) -> Result<std::sync::mpsc::SyncSender<()>, SqliteError> {
+    let conn = Connection::open(path)
+        .and_then(|conn| configure(&conn, options).map(|()| conn))
+        .map_err(|source| SqliteError::Open {
+            location: location.to_owned(),
+            source,
+        })?;
+    let (nudge, nudges) = std::sync::mpsc::sync_channel::<()>(1);
+    let thread_location = location.to_owned();
+    let spawned = std::thread::Builder::new()
+        .name("poppy-sqlite-checkpointer".to_owned())
+        .spawn(move || {
+            while nudges.recv().is_ok() {
+                std::thread::sleep(CHECKPOINT_DELAY);
+                while nudges.try_recv().is_ok() {}
+                if let Err(error) =
+                    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                {
+                    tracing::warn!(location = %thread_location, %error, "sqlite: WAL checkpoint failed");
                 }
-            });
-        match spawned {
-            Ok(_) => Ok(nudge),
-            Err(e) => Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-                Some(format!("cannot start the checkpointer thread: {e}")),
-            )),
-        }
+            }
+        });
+    match spawned {
+        Ok(_) => Ok(nudge),
+        Err(e) => Err(SqliteError::Task {
+            op: "start the checkpointer thread",
+            message: format!("{location}: {e}"),
+        }),
     }
 }
 
