@@ -108,6 +108,7 @@ usage: cargo bench --bench load -- [options]
   --only LIST            sections to run: http,deployed,list,worker,rss (default all)
   --scenarios LIST       HTTP scenarios to run: ping,get,list,create,create+worker (default all)
   --mmap-size BYTES      [storage] mmap_size of the in-process servers (default: the driver's)
+  --decode-cache N       [storage] decode_cache of the in-process servers (default: the driver's)
   --out PATH             summary path without extension (default target/bench-summary)
   --criterion DIR        criterion results to append (default target/criterion)
   --quick                short run: 2 s scenarios, smaller data sets";
@@ -128,6 +129,7 @@ struct Options {
     only: Option<Vec<String>>,
     scenarios: Option<Vec<String>>,
     mmap_size: Option<u64>,
+    decode_cache: Option<u64>,
     out: PathBuf,
     criterion: PathBuf,
     quick: bool,
@@ -152,6 +154,7 @@ impl Options {
             only: None,
             scenarios: None,
             mmap_size: None,
+            decode_cache: None,
             out: PathBuf::from("target/bench-summary"),
             criterion: PathBuf::from("target/criterion"),
             quick: false,
@@ -201,6 +204,7 @@ impl Options {
                     o.scenarios = Some(value(&arg)?.split(',').map(str::to_owned).collect());
                 }
                 "--mmap-size" => o.mmap_size = Some(number(&value(&arg)?, &arg)?),
+                "--decode-cache" => o.decode_cache = Some(number(&value(&arg)?, &arg)?),
                 "--out" => o.out = PathBuf::from(value(&arg)?),
                 "--criterion" => o.criterion = PathBuf::from(value(&arg)?),
                 other => return Err(format!("unknown option '{other}'\n{USAGE}").into()),
@@ -571,6 +575,12 @@ fn bench_config(dir: &Path, opts: &Options) -> Config {
         config.storage.options.insert(
             "mmap_size".to_owned(),
             toml::Value::Integer(i64::try_from(bytes).unwrap_or(i64::MAX)),
+        );
+    }
+    if let Some(entries) = opts.decode_cache {
+        config.storage.options.insert(
+            "decode_cache".to_owned(),
+            toml::Value::Integer(i64::try_from(entries).unwrap_or(i64::MAX)),
         );
     }
     config
@@ -1200,7 +1210,7 @@ async fn list_section(
         );
         if want_rss && size == opts.rss_services {
             for mmap in [None, Some(0)] {
-                rss.push(rss_of_child(dir.path(), size, client, mmap).await?);
+                rss.push(rss_of_child(dir.path(), size, client, mmap, opts.decode_cache).await?);
             }
         }
         if !opts.list_sizes.contains(&size) || !opts.runs("list") {
@@ -1410,13 +1420,14 @@ fn proc_status(pid: u32) -> Result<BTreeMap<String, u64>> {
         .collect())
 }
 
-/// With `mmap_size`, the child reads a configuration file that sets
-/// `[storage] mmap_size`.
+/// With `mmap_size` or `decode_cache`, the child reads a configuration file
+/// that sets them in `[storage]`.
 async fn rss_of_child(
     dir: &Path,
     stored: u64,
     client: &HttpClient,
     mmap_size: Option<u64>,
+    decode_cache: Option<u64>,
 ) -> Result<RssReport> {
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -1424,12 +1435,16 @@ async fn rss_of_child(
     };
     let base = format!("http://127.0.0.1:{port}");
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_poppy-server"));
-    if let Some(bytes) = mmap_size {
+    if mmap_size.is_some() || decode_cache.is_some() {
+        let mut storage = "[storage]\ndriver = \"sqlite\"\n".to_owned();
+        if let Some(bytes) = mmap_size {
+            storage.push_str(&format!("mmap_size = {bytes}\n"));
+        }
+        if let Some(entries) = decode_cache {
+            storage.push_str(&format!("decode_cache = {entries}\n"));
+        }
         let file = dir.join("rss.toml");
-        std::fs::write(
-            &file,
-            format!("[storage]\ndriver = \"sqlite\"\nmmap_size = {bytes}\n"),
-        )?;
+        std::fs::write(&file, storage)?;
         command.arg("--config").arg(file);
     }
     let mut child = command

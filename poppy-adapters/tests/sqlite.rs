@@ -754,6 +754,41 @@ mod batching_and_cache {
         }
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_starts_over_under_writes_that_never_pause() {
+        // Eight writers creating without pause keep the writer thread busy,
+        // so a checkpoint on another connection never catches up on its own.
+        // With a 100-page threshold the WAL must keep starting over; before,
+        // it grew by every page written (here ~80 MB).
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut options = SqliteOptions::default().with_readers(2);
+        options.wal_restart_pages = 100;
+        let db = SqliteDatabase::open(db_file(dir.path()), &options).expect("open");
+        let store = db.store();
+        let mut writers = Vec::new();
+        for _ in 0..8 {
+            let store = store.clone();
+            writers.push(tokio::spawn(async move {
+                let project = ProjectId::random();
+                for _ in 0..250 {
+                    let service = fixtures::service(&project);
+                    store.create(&service, 1_000, None).await.expect("create");
+                }
+            }));
+        }
+        for writer in writers {
+            writer.await.expect("writer");
+        }
+        let wal = std::fs::metadata(dir.path().join("poppy.db-wal"))
+            .expect("WAL file")
+            .len();
+        assert!(
+            wal < 8 * 1024 * 1024,
+            "the WAL grew to {wal} bytes with a 100-page restart threshold"
+        );
+        assert_eq!(store.count(&ProjectId::random()).await.expect("count"), 0);
+    }
+
     #[tokio::test]
     async fn a_write_through_another_handle_is_never_hidden_by_the_cache() {
         // Two handles on one file stand for two processes (server and
