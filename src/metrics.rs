@@ -622,6 +622,25 @@ impl ServiceStore for MeteredStore {
         self.inner.list(project, marker, limit).await
     }
 
+    // Forwarded, not left to the defaults: the inner store's shared
+    // snapshots are what lets the HTTP layer reuse rendered bodies.
+    async fn get_shared(
+        &self,
+        project: &ProjectId,
+        id: &ServiceId,
+    ) -> Result<Option<Arc<Service>>, PortError> {
+        self.inner.get_shared(project, id).await
+    }
+
+    async fn list_shared(
+        &self,
+        project: &ProjectId,
+        marker: Option<ServiceId>,
+        limit: u32,
+    ) -> Result<Vec<Arc<Service>>, PortError> {
+        self.inner.list_shared(project, marker, limit).await
+    }
+
     async fn update(&self, service: &Service, job: Option<Job>) -> Result<u64, PortError> {
         let counted = job.clone();
         let result = self.inner.update(service, job).await;

@@ -20,6 +20,9 @@ pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// Default largest request line plus headers, in bytes.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
 
+/// Default services whose rendered JSON is kept for the next read.
+pub const DEFAULT_RENDER_CACHE: usize = 4096;
+
 /// How the transport behaves; [`Default`] gives the values of the reference.
 ///
 /// Build it with struct update syntax so new fields keep existing code compiling:
@@ -50,6 +53,10 @@ pub struct HttpConfig {
     /// Used by [`crate::serve`]: a request whose line and headers are
     /// larger (in bytes) gets 431 and the connection is closed.
     pub max_header_bytes: usize,
+    /// Services whose rendered JSON is kept and served again while the
+    /// store hands out the same snapshot of the service (0 turns it off);
+    /// see `rendered.rs`. About 1.5 KB each for a small service.
+    pub render_cache: usize,
 }
 
 impl Default for HttpConfig {
@@ -63,6 +70,7 @@ impl Default for HttpConfig {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             max_headers: DEFAULT_MAX_HEADERS,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            render_cache: DEFAULT_RENDER_CACHE,
         }
     }
 }

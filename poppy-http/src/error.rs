@@ -144,7 +144,15 @@ impl IntoResponse for ApiError {
 /// A JSON response. Serialising the transport's own views cannot fail (all
 /// map keys are strings); should it ever, the answer is an opaque 500.
 pub(crate) fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
-    match serde_json::to_vec(body) {
+    json_bytes_response(status, serde_json::to_vec(body))
+}
+
+/// A JSON response from a body serialised already (or the failure to).
+pub(crate) fn json_bytes_response(
+    status: StatusCode,
+    body: serde_json::Result<impl IntoResponse>,
+) -> Response {
+    match body {
         Ok(bytes) => (
             status,
             [(

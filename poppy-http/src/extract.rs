@@ -48,6 +48,19 @@ pub(crate) struct Links {
 }
 
 impl Links {
+    #[cfg(test)]
+    pub(crate) fn for_base(host_url: &str) -> Self {
+        Self {
+            host_url: host_url.to_owned(),
+            base_url: format!("{host_url}{VERSION_SEGMENT}"),
+        }
+    }
+
+    /// What every link of a response starts with.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// `{base_url}{path}`, URI-encoded.
     pub(crate) fn link(&self, path: &str) -> String {
         encode_uri(&format!("{}{}", self.base_url, path))

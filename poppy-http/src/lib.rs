@@ -95,6 +95,7 @@ pub mod metrics;
 pub mod openapi;
 mod operator;
 mod render;
+mod rendered;
 mod routes;
 mod server;
 
@@ -114,7 +115,7 @@ use tower::{Layer, Service};
 
 pub use config::{
     HttpConfig, DEFAULT_BODY_LIMIT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_HEADERS,
-    DEFAULT_MAX_HEADER_BYTES, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_MAX_HEADER_BYTES, DEFAULT_RENDER_CACHE, DEFAULT_REQUEST_TIMEOUT,
 };
 pub use metrics::Metrics;
 pub use openapi::openapi;
@@ -129,14 +130,17 @@ pub(crate) struct AppStateInner {
     pub(crate) api: Api,
     pub(crate) config: Arc<HttpConfig>,
     pub(crate) metrics: Metrics,
+    pub(crate) rendered: rendered::RenderedServices,
 }
 
 impl AppState {
     fn new(api: Api, config: Arc<HttpConfig>, metrics: Metrics) -> Self {
+        let rendered = rendered::RenderedServices::new(config.render_cache);
         Self(Arc::new(AppStateInner {
             api,
             config,
             metrics,
+            rendered,
         }))
     }
 }

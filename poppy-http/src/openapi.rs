@@ -228,6 +228,14 @@ pub fn served_operations() -> Vec<(String, String)> {
 pub(crate) mod schema {
     use utoipa::{IntoParams, ToSchema};
 
+    /// `GET /services`: `{"links": [next?], "services": [...]}` (written by
+    /// `RenderedServices::list_json`).
+    #[derive(ToSchema)]
+    pub(crate) struct ServiceListView {
+        links: Vec<crate::render::Link>,
+        services: Vec<crate::render::ServiceView<'static>>,
+    }
+
     /// Every error answer.
     #[derive(ToSchema)]
     pub(crate) struct ErrorBody {

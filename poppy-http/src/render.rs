@@ -2,9 +2,9 @@
 //! of the reference (§2.5, §2.6.3, §2.7), so no JSON map ordering is relied on.
 
 use poppy_core::model::{
-    CachingRule, Domain, Flavor, Origin, Protocol, Restriction, Rule, Service, ServiceId,
+    CachingRule, Domain, Flavor, Origin, Protocol, Restriction, Rule, Service,
 };
-use poppy_core::ports::{ComponentHealth, HealthReport, ServicePage};
+use poppy_core::ports::{ComponentHealth, HealthReport};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -20,7 +20,7 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    fn new(href: String, rel: &'static str) -> Self {
+    pub(crate) fn new(href: String, rel: &'static str) -> Self {
         Self { href, rel }
     }
 }
@@ -254,32 +254,6 @@ impl<'a> ServiceView<'a> {
             status: service.display_status(),
             errors,
             links: link_list,
-        }
-    }
-}
-
-/// `GET /services`: `{"links": [next?], "services": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ServiceListView<'a> {
-    links: Vec<Link>,
-    services: Vec<ServiceView<'a>>,
-}
-
-impl<'a> ServiceListView<'a> {
-    pub(crate) fn new(page: &'a ServicePage, links: &Links) -> Self {
-        let next = page.next_marker.as_ref().map(|marker: &ServiceId| {
-            Link::new(
-                links.link(&format!("/services?marker={marker}&limit={}", page.limit)),
-                "next",
-            )
-        });
-        Self {
-            links: next.into_iter().collect(),
-            services: page
-                .services
-                .iter()
-                .map(|s| ServiceView::new(s, links))
-                .collect(),
         }
     }
 }

@@ -95,10 +95,12 @@ impl World {
     }
 
     async fn service(&self, id: &ServiceId) -> Service {
-        self.manager
+        let service = self
+            .manager
             .get_service(&self.project, id)
             .await
-            .expect("service exists")
+            .expect("service exists");
+        std::sync::Arc::unwrap_or_clone(service)
     }
 
     /// Runs jobs one at a time until none is claimable for a while.

@@ -117,7 +117,7 @@ impl World {
     }
 
     async fn service(&self, project: &ProjectId, id: &ServiceId) -> Service {
-        self.manager.get_service(project, id).await.expect("get")
+        std::sync::Arc::unwrap_or_clone(self.manager.get_service(project, id).await.expect("get"))
     }
 
     /// The last job that ran.

@@ -1,5 +1,7 @@
 //! Service use cases (§2.6).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::Value;
 use tracing::info;
@@ -122,7 +124,11 @@ impl ServiceApi for Manager {
 
     async fn list_services(&self, project: &ProjectId, query: ListQuery) -> Result<ServicePage> {
         let (marker, limit) = validate::list_query(&query, self.settings.max_services_per_page)?;
-        let services = self.backends.store.list(project, marker, limit).await?;
+        let services = self
+            .backends
+            .store
+            .list_shared(project, marker, limit)
+            .await?;
         let full = services.len() >= limit as usize;
         let next_marker = if full {
             services.last().map(|s| s.id)
@@ -136,9 +142,12 @@ impl ServiceApi for Manager {
         })
     }
 
-    async fn get_service(&self, project: &ProjectId, id: &ServiceId) -> Result<Service> {
-        self.existing(project, id, &format!("service {id} could not be found"))
-            .await
+    async fn get_service(&self, project: &ProjectId, id: &ServiceId) -> Result<Arc<Service>> {
+        self.backends
+            .store
+            .get_shared(project, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("service {id} could not be found")))
     }
 
     async fn patch_service(&self, project: &ProjectId, id: &ServiceId, patch: Value) -> Result<()> {

@@ -272,7 +272,7 @@ async fn shared_ssl_domains_are_refused_when_every_shard_is_taken() {
 #[tokio::test]
 async fn get_of_a_missing_service_is_a_404_with_the_references_message() {
     let mut m = Mocks::new();
-    m.store.expect_get().returning(|_, _| Ok(None));
+    m.store.expect_get_shared().returning(|_, _| Ok(None));
     let id = crate::model::ServiceId::new_random();
     let err = m.manager().get_service(&p1(), &id).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
@@ -285,9 +285,14 @@ async fn list_sets_a_next_marker_only_on_a_full_page() {
     let services: Vec<Service> = (0..3).map(|_| stored(ServiceStatus::Deployed)).collect();
     let last = services[2].id;
     let page = services.clone();
-    m.store
-        .expect_list()
-        .returning(move |_, _, limit| Ok(page.iter().take(limit as usize).cloned().collect()));
+    m.store.expect_list_shared().returning(move |_, _, limit| {
+        Ok(page
+            .iter()
+            .take(limit as usize)
+            .cloned()
+            .map(std::sync::Arc::new)
+            .collect())
+    });
     let manager = m.manager();
     let full = manager
         .list_services(

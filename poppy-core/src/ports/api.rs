@@ -29,10 +29,11 @@ pub struct PurgeQuery {
     pub hard: Option<String>,
 }
 
-/// One page of services.
+/// One page of services (shared snapshots, see
+/// [`crate::ports::ServiceStore::get_shared`]).
 #[derive(Debug, Clone)]
 pub struct ServicePage {
-    pub services: Vec<Service>,
+    pub services: Vec<Arc<Service>>,
     /// The limit the page was read with.
     pub limit: u32,
     /// Set iff the page is full: where the next page starts.
@@ -89,7 +90,9 @@ pub trait ServiceApi: Send + Sync + 'static {
         body: serde_json::Value,
     ) -> Result<ServiceId>;
     async fn list_services(&self, project: &ProjectId, query: ListQuery) -> Result<ServicePage>;
-    async fn get_service(&self, project: &ProjectId, id: &ServiceId) -> Result<Service>;
+    /// The service as a shared snapshot (see
+    /// [`crate::ports::ServiceStore::get_shared`]).
+    async fn get_service(&self, project: &ProjectId, id: &ServiceId) -> Result<Arc<Service>>;
     /// Applies an RFC 6902 patch and queues the update.
     async fn patch_service(
         &self,

@@ -1,5 +1,7 @@
 //! Storage of services, flavors and per-project limits.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::PortError;
@@ -53,6 +55,36 @@ pub trait ServiceStore: Send + Sync + std::fmt::Debug + 'static {
         marker: Option<ServiceId>,
         limit: u32,
     ) -> Result<Vec<Service>, PortError>;
+    /// [`ServiceStore::get`] as a shared, immutable snapshot, for readers
+    /// that only look at the service.
+    ///
+    /// A store that keeps decoded rows hands out the *same* `Arc` for as
+    /// long as the stored row is unchanged, and a new one once it changed,
+    /// so a caller may cache what it derives from a service (the HTTP
+    /// layer's rendered bodies) keyed by the `Arc`'s identity. The default
+    /// wraps `get` in a new `Arc` each time (never a false hit).
+    async fn get_shared(
+        &self,
+        project: &ProjectId,
+        id: &ServiceId,
+    ) -> Result<Option<Arc<Service>>, PortError> {
+        Ok(self.get(project, id).await?.map(Arc::new))
+    }
+    /// [`ServiceStore::list`] as shared snapshots (see
+    /// [`ServiceStore::get_shared`]).
+    async fn list_shared(
+        &self,
+        project: &ProjectId,
+        marker: Option<ServiceId>,
+        limit: u32,
+    ) -> Result<Vec<Arc<Service>>, PortError> {
+        Ok(self
+            .list(project, marker, limit)
+            .await?
+            .into_iter()
+            .map(Arc::new)
+            .collect())
+    }
     /// Returns the new version.
     async fn update(&self, service: &Service, job: Option<Job>) -> Result<u64, PortError>;
     async fn delete(&self, project: &ProjectId, id: &ServiceId) -> Result<(), PortError>;

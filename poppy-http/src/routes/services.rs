@@ -7,9 +7,8 @@ use poppy_core::model::AuthToken;
 use poppy_core::ports::{with_auth_token, ListQuery, PurgeQuery};
 
 use super::accepted;
-use crate::error::{json_response, ApiError};
+use crate::error::{json_bytes_response, ApiError};
 use crate::extract::{JsonBody, Links, Project, QueryParams, ServiceIdPath};
-use crate::render::{ServiceListView, ServiceView};
 use crate::AppState;
 
 /// `POST /services` → 202, empty, `Location` of the new service.
@@ -37,7 +36,7 @@ pub(crate) async fn create(
 #[utoipa::path(get, path = "/v1.0/services", operation_id = "listServices", tag = "services",
     params(crate::openapi::schema::ListParams),
     responses(
-        (status = 200, description = "A page of services; a `next` link when the page is full", body = ServiceListView),
+        (status = 200, description = "A page of services; a `next` link when the page is full", body = crate::openapi::schema::ServiceListView),
         (status = 400, description = "Invalid marker or limit", body = crate::openapi::schema::ErrorBody),
     ))]
 pub(crate) async fn list(
@@ -51,9 +50,9 @@ pub(crate) async fn list(
         limit: query.get("limit"),
     };
     let page = state.api.services.list_services(&project, query).await?;
-    Ok(json_response(
+    Ok(json_bytes_response(
         StatusCode::OK,
-        &ServiceListView::new(&page, &links),
+        state.rendered.list_json(&page, &links),
     ))
 }
 
@@ -61,7 +60,7 @@ pub(crate) async fn list(
 #[utoipa::path(get, path = "/v1.0/services/{service_id}", operation_id = "getService", tag = "services",
     params(("service_id" = String, Path, description = "The service id (a UUID)")),
     responses(
-        (status = 200, description = "The service", body = ServiceView),
+        (status = 200, description = "The service", body = crate::render::ServiceView),
         (status = 400, description = "Invalid service id", body = crate::openapi::schema::ErrorBody),
         (status = 404, description = "No such service in this project", body = crate::openapi::schema::ErrorBody),
     ))]
@@ -72,9 +71,9 @@ pub(crate) async fn get(
     ServiceIdPath(id): ServiceIdPath,
 ) -> Result<Response, ApiError> {
     let service = state.api.services.get_service(&project, &id).await?;
-    Ok(json_response(
+    Ok(json_bytes_response(
         StatusCode::OK,
-        &ServiceView::new(&service, &links),
+        state.rendered.json(&service, &links),
     ))
 }
 

@@ -172,13 +172,20 @@ impl ServiceApi for Fake {
         })?;
         let limit = query.limit.and_then(|l| l.parse().ok()).unwrap_or(10);
         Ok(ServicePage {
-            services: self.services.lock().unwrap().clone(),
+            services: self
+                .services
+                .lock()
+                .unwrap()
+                .iter()
+                .cloned()
+                .map(Arc::new)
+                .collect(),
             limit,
             next_marker: *self.next_marker.lock().unwrap(),
         })
     }
 
-    async fn get_service(&self, project: &ProjectId, id: &ServiceId) -> Result<Service> {
+    async fn get_service(&self, project: &ProjectId, id: &ServiceId) -> Result<Arc<Service>> {
         if self.panic_on_get.load(Ordering::SeqCst) {
             panic!("fake get_service told to panic");
         }
@@ -200,6 +207,7 @@ impl ServiceApi for Fake {
             .iter()
             .find(|s| s.id == *id)
             .cloned()
+            .map(Arc::new)
             .ok_or_else(|| Error::NotFound(format!("service {id} could not be found")))
     }
 

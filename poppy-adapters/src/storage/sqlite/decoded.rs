@@ -1,150 +1,146 @@
-//! Decoded JSON columns of recently read services.
+//! Recently read services, decoded.
 //!
 //! A service row keeps its definition and provider details as JSON text;
 //! parsing them was the largest cost of `get` and `list` after SQLite
 //! itself (a quarter of a list request). Hot services are read again and
 //! again (dashboards poll them, listings page over them), so the store keeps
-//! what it parsed, keyed by service id *and the exact text it parsed*: a hit
-//! is a byte comparison and a clone, and any change to the row (by this
-//! process, another process sharing the file, or a delete and re-create
-//! under the same id) is a miss, never a stale answer.
+//! the services it decoded, keyed by service id and checked against *the
+//! exact text it parsed and every other column*: a hit is a byte comparison
+//! and a reference count, and any change to the row (by this process,
+//! another process sharing the file, or a delete and re-create under the
+//! same id) is a miss, never a stale answer.
 //!
-//! Bounded by entry count; a full shard drops an arbitrary entry.
+//! A hit hands out the same `Arc<Service>` as the read before it, which is
+//! what `ServiceStore::get_shared` promises: callers may cache what they
+//! derive from a service by the `Arc`'s identity.
+//!
+//! Bounded by entry count, with `quick_cache`'s S3-FIFO eviction: a
+//! one-off read of many services (a client paging through all of them)
+//! does not push out the ones read again and again.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use poppy_core::model::{ProviderDetail, ServiceId, ServiceSpec};
+use poppy_core::model::{Service, ServiceId};
+use quick_cache::sync::Cache;
 
-/// Shards, so readers on different threads rarely meet on one lock.
-const SHARDS: usize = 8;
-
-/// What one row's JSON columns decoded to.
-pub(crate) struct Decoded {
+/// A decoded row and the JSON text it was decoded from.
+struct Decoded {
     spec_text: Box<str>,
     details_text: Box<str>,
-    pub(crate) spec: ServiceSpec,
-    pub(crate) provider_details: BTreeMap<String, ProviderDetail>,
+    service: Arc<Service>,
 }
 
 /// The cache; `capacity == 0` turns it off.
 pub(crate) struct DecodeCache {
-    shards: Vec<Mutex<HashMap<ServiceId, Arc<Decoded>>>>,
-    per_shard: usize,
+    entries: Option<Cache<ServiceId, Arc<Decoded>>>,
 }
 
 impl DecodeCache {
     pub(crate) fn new(capacity: usize) -> Self {
-        let per_shard = capacity.div_ceil(SHARDS);
-        let shards = if per_shard == 0 { 0 } else { SHARDS };
         Self {
-            shards: (0..shards).map(|_| Mutex::new(HashMap::new())).collect(),
-            per_shard,
+            entries: (capacity > 0).then(|| Cache::new(capacity)),
         }
     }
 
-    fn shard(&self, id: &ServiceId) -> Option<&Mutex<HashMap<ServiceId, Arc<Decoded>>>> {
-        if self.shards.is_empty() {
-            return None;
-        }
-        // The low bits of a UUID are random (v4 and v7 alike).
-        let index = (id.as_uuid().as_u128() as usize) % self.shards.len();
-        self.shards.get(index)
-    }
-
-    /// What `spec_text` and `details_text` of service `id` decode to: from
-    /// the cache when this exact text was decoded before, else from `decode`
-    /// (and remembered).
+    /// The service of row `id`, whose JSON columns hold `spec_text` and
+    /// `details_text` and whose other columns `same_columns` compares: the
+    /// cached one when the texts are the same and `same_columns` accepts it,
+    /// else what `decode` builds (and remembers).
     pub(crate) fn get_or_decode<E>(
         &self,
         id: &ServiceId,
         spec_text: &str,
         details_text: &str,
-        decode: impl FnOnce() -> Result<Decoded, E>,
-    ) -> Result<Arc<Decoded>, E> {
-        let Some(shard) = self.shard(id) else {
+        same_columns: impl Fn(&Service) -> bool,
+        decode: impl FnOnce() -> Result<Service, E>,
+    ) -> Result<Arc<Service>, E> {
+        let Some(entries) = &self.entries else {
             return decode().map(Arc::new);
         };
-        let cached = shard
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(id)
-            .cloned();
-        if let Some(hit) = cached {
-            if *hit.spec_text == *spec_text && *hit.details_text == *details_text {
-                return Ok(hit);
+        if let Some(hit) = entries.get(id) {
+            if *hit.spec_text == *spec_text
+                && *hit.details_text == *details_text
+                && same_columns(&hit.service)
+            {
+                return Ok(hit.service.clone());
             }
         }
-        let decoded = Arc::new(decode()?);
-        let mut map = shard.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= self.per_shard && !map.contains_key(id) {
-            if let Some(evicted) = map.keys().next().copied() {
-                map.remove(&evicted);
-            }
-        }
-        map.insert(*id, decoded.clone());
-        Ok(decoded)
+        let service = Arc::new(decode()?);
+        entries.insert(
+            *id,
+            Arc::new(Decoded {
+                spec_text: spec_text.into(),
+                details_text: details_text.into(),
+                service: service.clone(),
+            }),
+        );
+        Ok(service)
     }
-}
 
-impl Decoded {
-    pub(crate) fn new(
-        spec_text: &str,
-        details_text: &str,
-        spec: ServiceSpec,
-        provider_details: BTreeMap<String, ProviderDetail>,
-    ) -> Self {
-        Self {
-            spec_text: spec_text.into(),
-            details_text: details_text.into(),
-            spec,
-            provider_details,
-        }
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.as_ref().map_or(0, Cache::len)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use poppy_core::model::ProjectId;
 
-    fn spec(name: &str) -> ServiceSpec {
-        serde_json::from_value(serde_json::json!({
+    fn service(id: ServiceId, name: &str, version: u64) -> Service {
+        let spec = serde_json::from_value(serde_json::json!({
             "name": name,
             "domains": [],
             "origins": [],
             "flavor_id": "standard"
         }))
-        .unwrap()
+        .unwrap();
+        let mut service = Service::new(ProjectId::new("p"), spec, 0);
+        service.id = id;
+        service.version = version;
+        service
     }
 
-    fn decode(name: &str, calls: &mut u32) -> Result<Decoded, ()> {
-        *calls += 1;
-        Ok(Decoded::new(name, "{}", spec(name), BTreeMap::new()))
+    fn read(
+        cache: &DecodeCache,
+        id: ServiceId,
+        texts: (&str, &str),
+        version: u64,
+        calls: &mut u32,
+    ) -> Arc<Service> {
+        cache
+            .get_or_decode(
+                &id,
+                texts.0,
+                texts.1,
+                |s| s.version == version,
+                || {
+                    *calls += 1;
+                    Ok::<_, ()>(service(id, texts.0, version))
+                },
+            )
+            .unwrap()
     }
 
     #[test]
-    fn same_text_is_decoded_once_and_changed_text_again() {
+    fn the_same_row_is_decoded_once_and_shared_and_a_changed_one_again() {
         let cache = DecodeCache::new(16);
         let id = ServiceId::new_random();
         let mut calls = 0;
-        let a = cache
-            .get_or_decode(&id, "one", "{}", || decode("one", &mut calls))
-            .unwrap();
-        let b = cache
-            .get_or_decode(&id, "one", "{}", || decode("one", &mut calls))
-            .unwrap();
+        let a = read(&cache, id, ("one", "{}"), 0, &mut calls);
+        let b = read(&cache, id, ("one", "{}"), 0, &mut calls);
         assert_eq!(calls, 1);
-        assert_eq!(a.spec.name, b.spec.name);
-        let c = cache
-            .get_or_decode(&id, "two", "{}", || decode("two", &mut calls))
-            .unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "a hit hands out the same snapshot");
+        let c = read(&cache, id, ("two", "{}"), 0, &mut calls);
         assert_eq!(calls, 2);
         assert_eq!(c.spec.name, "two");
-        let d = cache
-            .get_or_decode(&id, "two", "{\"x\":1}", || decode("two", &mut calls))
-            .unwrap();
+        let d = read(&cache, id, ("two", "{\"x\":1}"), 0, &mut calls);
         assert_eq!(calls, 3, "changed provider details are decoded again");
-        assert_eq!(d.spec.name, "two");
+        let e = read(&cache, id, ("two", "{\"x\":1}"), 1, &mut calls);
+        assert_eq!(calls, 4, "a changed column is decoded again");
+        assert!(!Arc::ptr_eq(&d, &e));
+        assert_eq!(a.spec.name, "one", "a snapshot never changes");
     }
 
     #[test]
@@ -152,21 +148,16 @@ mod tests {
         let cache = DecodeCache::new(16);
         let mut calls = 0;
         for _ in 0..100 {
-            let id = ServiceId::new_random();
-            cache
-                .get_or_decode(&id, "s", "{}", || decode("s", &mut calls))
-                .unwrap();
+            read(&cache, ServiceId::new_random(), ("s", "{}"), 0, &mut calls);
         }
-        let held: usize = cache.shards.iter().map(|s| s.lock().unwrap().len()).sum();
-        assert!(held <= 16, "{held} entries held");
+        assert!(cache.len() <= 16, "{} entries held", cache.len());
 
         let off = DecodeCache::new(0);
         let id = ServiceId::new_random();
         let mut calls = 0;
-        off.get_or_decode(&id, "s", "{}", || decode("s", &mut calls))
-            .unwrap();
-        off.get_or_decode(&id, "s", "{}", || decode("s", &mut calls))
-            .unwrap();
+        let a = read(&off, id, ("s", "{}"), 0, &mut calls);
+        let b = read(&off, id, ("s", "{}"), 0, &mut calls);
         assert_eq!(calls, 2);
+        assert!(!Arc::ptr_eq(&a, &b));
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use poppy_core::model::{
@@ -11,7 +12,7 @@ use poppy_core::model::{
 use poppy_core::ports::{FlavorStore, PortError, ServiceStore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::decoded::{DecodeCache, Decoded};
+use super::decoded::DecodeCache;
 use super::error::{corrupt, is_constraint, text, Fail, SqliteError};
 use super::{SqliteDatabase, NAME};
 use crate::jobs::sqlite::JobRow;
@@ -203,7 +204,7 @@ impl ServiceRow {
 
 /// Decodes a row with the columns of [`sql::GET_SERVICE`], in its order. Bad data is an error naming the
 /// row, never a panic.
-fn service_from_row(row: &Row<'_>, cache: &DecodeCache) -> Result<Service, Fail> {
+fn service_from_row(row: &Row<'_>, cache: &DecodeCache) -> Result<Arc<Service>, Fail> {
     let project = text(row, 0)?;
     let id_text = text(row, 1)?;
     let what = || format!("services row ({project}, {id_text})");
@@ -216,23 +217,36 @@ fn service_from_row(row: &Row<'_>, cache: &DecodeCache) -> Result<Service, Fail>
     let version = u64::try_from(version)
         .map_err(|_| corrupt(what(), "version", format!("negative version {version}")))?;
     let (spec_text, details_text) = (text(row, 5)?, text(row, 6)?);
-    let decoded = cache.get_or_decode(&id, spec_text, details_text, || {
-        let spec = serde_json::from_str(spec_text).map_err(|e| corrupt(what(), "spec", e))?;
-        let details = serde_json::from_str(details_text)
-            .map_err(|e| corrupt(what(), "provider_details", e))?;
-        Ok::<_, Fail>(Decoded::new(spec_text, details_text, spec, details))
-    })?;
-    Ok(Service {
-        id,
-        project_id: ProjectId::new(project),
-        spec: decoded.spec.clone(),
-        status,
-        operator_status,
-        provider_details: decoded.provider_details.clone(),
-        version,
-        created_at: row.get(7)?,
-        updated_at: row.get(8)?,
-    })
+    let (created_at, updated_at) = (row.get(7)?, row.get(8)?);
+    cache.get_or_decode(
+        &id,
+        spec_text,
+        details_text,
+        |cached| {
+            cached.project_id.as_str() == project
+                && cached.status == status
+                && cached.operator_status == operator_status
+                && cached.version == version
+                && cached.created_at == created_at
+                && cached.updated_at == updated_at
+        },
+        || {
+            let spec = serde_json::from_str(spec_text).map_err(|e| corrupt(what(), "spec", e))?;
+            let provider_details = serde_json::from_str(details_text)
+                .map_err(|e| corrupt(what(), "provider_details", e))?;
+            Ok::<_, Fail>(Service {
+                id,
+                project_id: ProjectId::new(project),
+                spec,
+                status,
+                operator_status,
+                provider_details,
+                version,
+                created_at,
+                updated_at,
+            })
+        },
+    )
 }
 
 fn id_after(marker: Option<ServiceId>) -> String {
@@ -325,6 +339,27 @@ impl ServiceStore for SqliteStore {
     }
 
     async fn get(&self, project: &ProjectId, id: &ServiceId) -> Result<Option<Service>, PortError> {
+        Ok(self
+            .get_shared(project, id)
+            .await?
+            .map(Arc::unwrap_or_clone))
+    }
+
+    async fn list(
+        &self,
+        project: &ProjectId,
+        marker: Option<ServiceId>,
+        limit: u32,
+    ) -> Result<Vec<Service>, PortError> {
+        let shared = self.list_shared(project, marker, limit).await?;
+        Ok(shared.into_iter().map(Arc::unwrap_or_clone).collect())
+    }
+
+    async fn get_shared(
+        &self,
+        project: &ProjectId,
+        id: &ServiceId,
+    ) -> Result<Option<Arc<Service>>, PortError> {
         let (project, id) = (project.as_str().to_owned(), id.to_string());
         let cache = self.db.decoded();
         self.db
@@ -339,12 +374,12 @@ impl ServiceStore for SqliteStore {
             .await
     }
 
-    async fn list(
+    async fn list_shared(
         &self,
         project: &ProjectId,
         marker: Option<ServiceId>,
         limit: u32,
-    ) -> Result<Vec<Service>, PortError> {
+    ) -> Result<Vec<Arc<Service>>, PortError> {
         let (project, after) = (project.as_str().to_owned(), id_after(marker));
         let cache = self.db.decoded();
         self.db
@@ -480,6 +515,7 @@ impl ServiceStore for SqliteStore {
                 }
             })
             .await
+            .map(|found| found.map(Arc::unwrap_or_clone))
     }
 
     async fn list_by_status(

@@ -30,6 +30,7 @@ pub async fn run_all(store: &dyn ServiceStore) {
     taken_domain_is_conflict(store).await;
     update_claims_and_releases_domains(store).await;
     update_checks_and_bumps_version(store).await;
+    shared_snapshots_follow_the_stored_row(store).await;
     update_of_missing_is_not_found(store).await;
     delete_releases_domains_and_is_idempotent(store).await;
     limit_reached_at_max(store).await;
@@ -474,6 +475,75 @@ pub async fn update_checks_and_bumps_version(store: &dyn ServiceStore) {
         again,
         version + 1,
         "{PORT} ({C}): each update bumps the version by exactly one"
+    );
+    cleanup(store, &[&service], C).await;
+}
+
+/// `get_shared` and `list_shared` return what `get` and `list` return, and
+/// a snapshot taken before an update never shows the update nor is it
+/// handed out again after it (callers cache by the `Arc`'s identity).
+pub async fn shared_snapshots_follow_the_stored_row(store: &dyn ServiceStore) {
+    const C: &str = "shared_snapshots_follow_the_stored_row";
+    let project = ProjectId::random();
+    let service = fixtures::service(&project);
+    create(store, &service, C).await;
+
+    let stored = get(store, &service, C).await;
+    let before = ok(
+        store.get_shared(&project, &service.id).await,
+        format!("{PORT} ({C}): get_shared"),
+    );
+    assert_eq!(
+        before.as_deref(),
+        stored.as_ref(),
+        "{PORT} ({C}): get_shared must return what get returns"
+    );
+    let listed = ok(
+        store.list_shared(&project, None, 10).await,
+        format!("{PORT} ({C}): list_shared"),
+    );
+    let plain = ok(
+        store.list(&project, None, 10).await,
+        format!("{PORT} ({C}): list"),
+    );
+    assert_eq!(
+        listed.iter().map(|s| s.as_ref()).collect::<Vec<_>>(),
+        plain.iter().collect::<Vec<_>>(),
+        "{PORT} ({C}): list_shared must return what list returns"
+    );
+    let missing = ok(
+        store.get_shared(&project, &ServiceId::new_random()).await,
+        format!("{PORT} ({C}): get_shared of a missing id"),
+    );
+    assert!(
+        missing.is_none(),
+        "{PORT} ({C}): get_shared of a missing id must be None"
+    );
+
+    let mut changed = service.clone();
+    changed.spec.name = "renamed".to_owned();
+    ok(
+        store.update(&changed, None).await,
+        format!("{PORT} ({C}): update"),
+    );
+    let after = ok(
+        store.get_shared(&project, &service.id).await,
+        format!("{PORT} ({C}): get_shared after update"),
+    );
+    let (Some(before), Some(after)) = (before, after) else {
+        panic!("{PORT} ({C}): get_shared must find the stored service");
+    };
+    assert_eq!(
+        before.spec.name, service.spec.name,
+        "{PORT} ({C}): a snapshot must not change when the row does"
+    );
+    assert_eq!(
+        after.spec.name, "renamed",
+        "{PORT} ({C}): get_shared after an update must return the update"
+    );
+    assert!(
+        !std::sync::Arc::ptr_eq(&before, &after),
+        "{PORT} ({C}): get_shared must not hand out the same snapshot for a changed row"
     );
     cleanup(store, &[&service], C).await;
 }
