@@ -60,7 +60,7 @@ pub struct SqliteOptions {
     pub decode_cache: usize,
     /// WAL pages past which the writer checkpoints between two batches so
     /// the WAL starts over from its beginning (see `Checkpoints`); bounds
-    /// the WAL file under sustained writes. About 64 MB by default.
+    /// the WAL file under sustained writes. About 256 MB by default.
     pub wal_restart_pages: u32,
     /// Create missing parent directories of the database file.
     pub create_dirs: bool,
@@ -81,7 +81,7 @@ impl Default for SqliteOptions {
             mmap_size: 0,
             statement_cache: 64,
             decode_cache: 4096,
-            wal_restart_pages: 16_000,
+            wal_restart_pages: 64_000,
             create_dirs: true,
             inline_reads: true,
         }
@@ -608,9 +608,10 @@ impl Checkpoints {
     /// last few, and the next batch writes from the start of the WAL again.
     ///
     /// That checkpoint stalls writes for a few milliseconds (it waits for
-    /// the WAL and the database file to reach the disk): with a 16 MB
-    /// threshold it came often enough to show in the p99 of creates
-    /// (p99/p50 6.5), with the default 64 MB it does not (2.6).
+    /// the WAL and the database file to reach the disk), so it must be
+    /// rare: with a 16 MB threshold creates had p99/p50 6.5; with 64 MB 2.6
+    /// alone but 5.6–8.6 while the worker also writes; with the default
+    /// 256 MB 2.2–2.7 in both cases (`cargo bench --bench load`).
     fn after_batch(&self, conn: &Connection) {
         if self.restart_wanted.load(Ordering::Relaxed) {
             match passive_checkpoint(conn) {
