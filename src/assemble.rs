@@ -317,6 +317,7 @@ impl Poppy {
             ),
             max_headers: self.config.server.max_headers,
             max_header_bytes: self.config.server.max_header_bytes,
+            render_cache: self.config.server.render_cache,
             ..HttpConfig::default()
         };
         config.operator = self.operator.clone();

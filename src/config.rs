@@ -193,6 +193,9 @@ pub struct ServerConfig {
     pub max_headers: usize,
     /// Largest request line plus headers in bytes (431 beyond).
     pub max_header_bytes: usize,
+    /// Services whose rendered JSON is kept for the next read of the same,
+    /// unchanged service (0 turns it off).
+    pub render_cache: usize,
 }
 
 impl Default for ServerConfig {
@@ -206,6 +209,7 @@ impl Default for ServerConfig {
             header_read_timeout_ms: 30_000,
             max_headers: 100,
             max_header_bytes: 65_536,
+            render_cache: poppy_http::DEFAULT_RENDER_CACHE,
         }
     }
 }
