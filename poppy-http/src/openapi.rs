@@ -228,8 +228,8 @@ pub fn served_operations() -> Vec<(String, String)> {
 pub(crate) mod schema {
     use utoipa::{IntoParams, ToSchema};
 
-    /// `GET /services`: `{"links": [next?], "services": [...]}` (written by
-    /// `RenderedServices::list_json`).
+    /// `GET /services`: `{"links": [next?], "services": [...]}`.
+    // Written by `RenderedServices::list_json` from cached service bodies.
     #[derive(ToSchema)]
     pub(crate) struct ServiceListView {
         links: Vec<crate::render::Link>,

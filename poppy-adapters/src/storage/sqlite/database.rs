@@ -55,8 +55,8 @@ pub struct SqliteOptions {
     /// Prepared statements kept per connection.
     pub statement_cache: usize,
     /// Services whose decoded JSON columns are kept for the next read of
-    /// the same row (0 turns it off); see `decoded.rs`. About 9 KB each
-    /// (text, parsed form, allocator overhead): the default costs ~37 MB.
+    /// the same row (0 turns it off); see `decoded.rs`. About 8 KB each
+    /// (text, parsed form, allocator overhead): the default costs ~32 MB.
     pub decode_cache: usize,
     /// WAL pages past which the writer checkpoints between two batches so
     /// the WAL starts over from its beginning (see `Checkpoints`); bounds
@@ -588,8 +588,8 @@ const CHECKPOINT_DELAY: Duration = Duration::from_millis(10);
 pub(crate) struct Checkpoints {
     nudge: std::sync::mpsc::SyncSender<()>,
     /// Set by the checkpointer when the WAL has grown past
-    /// [`SqliteOptions::wal_restart_pages`]; cleared by the writer once its own checkpoint
-    /// copied every frame.
+    /// [`SqliteOptions::wal_restart_pages`]; cleared by the writer once its
+    /// own checkpoint copied every frame.
     restart_wanted: Arc<AtomicBool>,
 }
 
@@ -649,8 +649,9 @@ fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
 /// nudges coalesce, then runs a `PASSIVE` checkpoint, which never blocks
 /// the writer or readers. Pages rewritten many times between checkpoints
 /// are copied once. When the WAL has grown past
-/// [`SqliteOptions::wal_restart_pages`] it asks the writer to finish the job (see [`Checkpoints::after_batch`]).
-/// The thread ends with the writer (the nudges' channel closes).
+/// [`SqliteOptions::wal_restart_pages`] it asks the writer to finish the job
+/// (see [`Checkpoints::after_batch`]). The thread ends with the writer (the
+/// nudges' channel closes).
 fn start_checkpointer(
     path: &Path,
     options: &SqliteOptions,

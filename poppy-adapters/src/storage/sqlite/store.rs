@@ -223,12 +223,25 @@ fn service_from_row(row: &Row<'_>, cache: &DecodeCache) -> Result<Arc<Service>, 
         spec_text,
         details_text,
         |cached| {
-            cached.project_id.as_str() == project
-                && cached.status == status
-                && cached.operator_status == operator_status
-                && cached.version == version
-                && cached.created_at == created_at
-                && cached.updated_at == updated_at
+            // Destructured so a new column cannot be forgotten here; the id
+            // is the cache key, spec and details are the compared texts.
+            let Service {
+                id: _,
+                project_id: cached_project,
+                spec: _,
+                status: cached_status,
+                operator_status: cached_operator_status,
+                provider_details: _,
+                version: cached_version,
+                created_at: cached_created_at,
+                updated_at: cached_updated_at,
+            } = cached;
+            cached_project.as_str() == project
+                && *cached_status == status
+                && *cached_operator_status == operator_status
+                && *cached_version == version
+                && *cached_created_at == created_at
+                && *cached_updated_at == updated_at
         },
         || {
             let spec = serde_json::from_str(spec_text).map_err(|e| corrupt(what(), "spec", e))?;
