@@ -25,8 +25,8 @@ use quick_cache::sync::Cache;
 
 /// A decoded row and the JSON text it was decoded from.
 struct Decoded {
-    spec_text: Box<str>,
-    details_text: Box<str>,
+    spec_text: Box<[u8]>,
+    details_text: Box<[u8]>,
     service: Arc<Service>,
 }
 
@@ -43,14 +43,15 @@ impl DecodeCache {
     }
 
     /// The service of row `id`, whose JSON columns hold `spec_text` and
-    /// `details_text` and whose other columns `same_columns` compares: the
+    /// `details_text` (bytes as stored) and whose other columns
+    /// `same_columns` compares: the
     /// cached one when the texts are the same and `same_columns` accepts it,
     /// else what `decode` builds (and remembers).
     pub(crate) fn get_or_decode<E>(
         &self,
         id: &ServiceId,
-        spec_text: &str,
-        details_text: &str,
+        spec_text: &[u8],
+        details_text: &[u8],
         same_columns: impl Fn(&Service) -> bool,
         decode: impl FnOnce() -> Result<Service, E>,
     ) -> Result<Arc<Service>, E> {
@@ -112,8 +113,8 @@ mod tests {
         cache
             .get_or_decode(
                 &id,
-                texts.0,
-                texts.1,
+                texts.0.as_bytes(),
+                texts.1.as_bytes(),
                 |s| s.version == version,
                 || {
                     *calls += 1;
