@@ -60,8 +60,8 @@ pub trait ServiceStore: Send + Sync + std::fmt::Debug + 'static {
     ///
     /// A store that keeps decoded rows hands out the *same* `Arc` for as
     /// long as the stored row is unchanged, and a new one once it changed,
-    /// so a caller may cache what it derives from a service (the HTTP
-    /// layer's rendered bodies) keyed by the `Arc`'s identity. The default
+    /// so a caller may cache what it derives from a service (a rendered
+    /// response body, say) keyed by the `Arc`'s identity. The default
     /// wraps `get` in a new `Arc` each time (never a false hit).
     async fn get_shared(
         &self,

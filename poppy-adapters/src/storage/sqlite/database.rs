@@ -588,8 +588,8 @@ const CHECKPOINT_DELAY: Duration = Duration::from_millis(10);
 pub(crate) struct Checkpoints {
     nudge: std::sync::mpsc::SyncSender<()>,
     /// Set by the checkpointer when the WAL has grown past
-    /// [`SqliteOptions::wal_restart_pages`]; cleared by the writer once its
-    /// own checkpoint copied every frame.
+    /// [`SqliteOptions::wal_restart_pages`]; taken by the writer, which then
+    /// checkpoints.
     restart_wanted: Arc<AtomicBool>,
 }
 
@@ -613,17 +613,13 @@ impl Checkpoints {
     /// alone but 5.6–8.6 while the worker also writes; with the default
     /// 256 MB 2.2–2.7 in both cases (`cargo bench --bench load`).
     fn after_batch(&self, conn: &Connection) {
-        if self.restart_wanted.load(Ordering::Relaxed) {
-            match passive_checkpoint(conn) {
-                Ok((log, copied)) if log == copied => {
-                    self.restart_wanted.store(false, Ordering::Relaxed);
-                }
-                // A reader still holds an older snapshot: try after the
-                // next batch.
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::warn!(%error, "sqlite: WAL checkpoint by the writer failed");
-                }
+        // One attempt per request: when a reader still holds an older
+        // snapshot the checkpoint stays incomplete, and the checkpointer asks
+        // again on its next pass rather than the writer retrying (and
+        // syncing) after every batch.
+        if self.restart_wanted.swap(false, Ordering::Relaxed) {
+            if let Err(error) = passive_checkpoint(conn) {
+                tracing::warn!(%error, "sqlite: WAL checkpoint by the writer failed");
             }
         }
         // Full means a nudge is already pending.
