@@ -109,6 +109,7 @@ usage: cargo bench --bench load -- [options]
   --scenarios LIST       HTTP scenarios to run: ping,get,list,create,create+worker (default all)
   --mmap-size BYTES      [storage] mmap_size of the in-process servers (default: the driver's)
   --decode-cache N       [storage] decode_cache of the in-process servers (default: the driver's)
+  --render-cache N       [server] render_cache of the in-process servers (default: Poppy's)
   --out PATH             summary path without extension (default target/bench-summary)
   --criterion DIR        criterion results to append (default target/criterion)
   --quick                short run: 2 s scenarios, smaller data sets";
@@ -130,6 +131,7 @@ struct Options {
     scenarios: Option<Vec<String>>,
     mmap_size: Option<u64>,
     decode_cache: Option<u64>,
+    render_cache: Option<usize>,
     out: PathBuf,
     criterion: PathBuf,
     quick: bool,
@@ -155,6 +157,7 @@ impl Options {
             scenarios: None,
             mmap_size: None,
             decode_cache: None,
+            render_cache: None,
             out: PathBuf::from("target/bench-summary"),
             criterion: PathBuf::from("target/criterion"),
             quick: false,
@@ -205,6 +208,7 @@ impl Options {
                 }
                 "--mmap-size" => o.mmap_size = Some(number(&value(&arg)?, &arg)?),
                 "--decode-cache" => o.decode_cache = Some(number(&value(&arg)?, &arg)?),
+                "--render-cache" => o.render_cache = Some(number(&value(&arg)?, &arg)?),
                 "--out" => o.out = PathBuf::from(value(&arg)?),
                 "--criterion" => o.criterion = PathBuf::from(value(&arg)?),
                 other => return Err(format!("unknown option '{other}'\n{USAGE}").into()),
@@ -583,6 +587,9 @@ fn bench_config(dir: &Path, opts: &Options) -> Config {
             toml::Value::Integer(i64::try_from(entries).unwrap_or(i64::MAX)),
         );
     }
+    if let Some(entries) = opts.render_cache {
+        config.server.render_cache = entries;
+    }
     config
 }
 
@@ -741,8 +748,8 @@ fn bulk_load(db: &Path, project: &str, first: u64, count: u64) -> Result<Vec<Ser
         {
             let mut service_row = tx.prepare(
                 "INSERT INTO services (project_id, service_id, status, operator_status, \
-                 version, spec, provider_details, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 version, spec, provider_details, created_at, updated_at, generation) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, random())",
             )?;
             let mut domain_row = tx.prepare(
                 "INSERT INTO domains (domain, project_id, service_id) VALUES (?1, ?2, ?3)",
@@ -1210,7 +1217,7 @@ async fn list_section(
         );
         if want_rss && size == opts.rss_services {
             for mmap in [None, Some(0)] {
-                rss.push(rss_of_child(dir.path(), size, client, mmap, opts.decode_cache).await?);
+                rss.push(rss_of_child(dir.path(), size, client, mmap, opts).await?);
             }
         }
         if !opts.list_sizes.contains(&size) || !opts.runs("list") {
@@ -1420,14 +1427,14 @@ fn proc_status(pid: u32) -> Result<BTreeMap<String, u64>> {
         .collect())
 }
 
-/// With `mmap_size` or `decode_cache`, the child reads a configuration file
-/// that sets them in `[storage]`.
+/// With `mmap_size` or the harness's cache sizes, the child reads a
+/// configuration file that sets them.
 async fn rss_of_child(
     dir: &Path,
     stored: u64,
     client: &HttpClient,
     mmap_size: Option<u64>,
-    decode_cache: Option<u64>,
+    opts: &Options,
 ) -> Result<RssReport> {
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -1435,16 +1442,20 @@ async fn rss_of_child(
     };
     let base = format!("http://127.0.0.1:{port}");
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_poppy-server"));
-    if mmap_size.is_some() || decode_cache.is_some() {
-        let mut storage = "[storage]\ndriver = \"sqlite\"\n".to_owned();
-        if let Some(bytes) = mmap_size {
-            storage.push_str(&format!("mmap_size = {bytes}\n"));
+    if mmap_size.is_some() || opts.decode_cache.is_some() || opts.render_cache.is_some() {
+        let mut toml = String::new();
+        if let Some(entries) = opts.render_cache {
+            toml.push_str(&format!("[server]\nrender_cache = {entries}\n"));
         }
-        if let Some(entries) = decode_cache {
-            storage.push_str(&format!("decode_cache = {entries}\n"));
+        toml.push_str("[storage]\ndriver = \"sqlite\"\n");
+        if let Some(bytes) = mmap_size {
+            toml.push_str(&format!("mmap_size = {bytes}\n"));
+        }
+        if let Some(entries) = opts.decode_cache {
+            toml.push_str(&format!("decode_cache = {entries}\n"));
         }
         let file = dir.join("rss.toml");
-        std::fs::write(&file, storage)?;
+        std::fs::write(&file, toml)?;
         command.arg("--config").arg(file);
     }
     let mut child = command

@@ -29,8 +29,8 @@ header_read_timeout_ms = 30000
 max_headers = 100
 max_header_bytes = 65536
 # Services whose rendered JSON is kept and served again while the service is
-# unchanged (0 turns it off); about 1.5 KB each.
-render_cache = 4096
+# unchanged (0 turns it off); about 1.3 KB each.
+render_cache = 16384
 
 # Services and flavors: `driver` plus that driver's own keys.
 [storage]

@@ -41,7 +41,8 @@ use poppy_core::model::{
     PurgeTarget, Service, ServiceId, ServiceStatus,
 };
 use poppy_core::ports::{
-    CdnProvider, DnsManager, JobBoard, JobStats, PortError, ProviderCapabilities, ServiceStore,
+    CdnProvider, Current, DnsManager, JobBoard, JobStats, PortError, ProviderCapabilities,
+    Revision, ServiceStore, Snapshot,
 };
 use poppy_http::Metrics;
 use poppy_worker::{JobObserver, JobReport};
@@ -623,7 +624,8 @@ impl ServiceStore for MeteredStore {
     }
 
     // Forwarded, not left to the defaults: the inner store's shared
-    // snapshots are what lets the HTTP layer reuse rendered bodies.
+    // snapshots and revisions are what let the HTTP layer reuse rendered
+    // bodies.
     async fn get_shared(
         &self,
         project: &ProjectId,
@@ -637,8 +639,17 @@ impl ServiceStore for MeteredStore {
         project: &ProjectId,
         marker: Option<ServiceId>,
         limit: u32,
-    ) -> Result<Vec<Arc<Service>>, PortError> {
+    ) -> Result<Vec<Snapshot>, PortError> {
         self.inner.list_shared(project, marker, limit).await
+    }
+
+    async fn get_if_changed(
+        &self,
+        project: &ProjectId,
+        id: &ServiceId,
+        held: Option<Revision>,
+    ) -> Result<Option<Current>, PortError> {
+        self.inner.get_if_changed(project, id, held).await
     }
 
     async fn update(&self, service: &Service, job: Option<Job>) -> Result<u64, PortError> {

@@ -59,6 +59,49 @@ mod migrations {
         assert_eq!(again, Some(service));
     }
 
+    #[tokio::test]
+    async fn a_version_2_database_is_migrated_and_its_services_read_and_cached() {
+        // A file as a build with two migrations left it, with a service in it.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let service = fixtures::service(&ProjectId::random());
+        {
+            let raw = rusqlite::Connection::open(db_file(dir.path())).expect("raw open");
+            raw.execute_batch(include_str!("../migrations/sqlite/0001_initial.sql"))
+                .expect("0001");
+            raw.execute_batch(include_str!("../migrations/sqlite/0002_certificates.sql"))
+                .expect("0002");
+            raw.pragma_update(None, "user_version", 2).expect("version");
+            raw.execute(
+                "INSERT INTO services (project_id, service_id, status, operator_status, \
+                 version, spec, provider_details, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, '{}', ?7, ?8)",
+                rusqlite::params![
+                    service.project_id.as_str(),
+                    service.id.to_string(),
+                    service.status.as_str(),
+                    service.operator_status.as_str(),
+                    i64::try_from(service.version).expect("version"),
+                    serde_json::to_string(&service.spec).expect("spec"),
+                    service.created_at,
+                    service.updated_at,
+                ],
+            )
+            .expect("insert a version-2 row");
+        }
+        let db = open(dir.path());
+        assert_eq!(db.schema_version().await.expect("version"), SCHEMA_VERSION);
+        let store = db.store();
+        // Read twice: the second read is answered from the decoded rows.
+        assert_eq!(stored(&store, &service).await.as_ref(), Some(&service));
+        assert_eq!(stored(&store, &service).await.as_ref(), Some(&service));
+        let mut renamed = service.clone();
+        renamed.spec.name = "renamed after the migration".to_owned();
+        store.update(&renamed, None).await.expect("update");
+        let seen = stored(&store, &service).await.expect("stored");
+        assert_eq!(seen.spec.name, renamed.spec.name);
+        assert_eq!(seen.version, service.version + 1);
+    }
+
     #[test]
     fn processes_opening_a_new_file_at_once_all_succeed() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -281,6 +324,16 @@ mod store {
         for (name, query, index) in [
             ("get", sql::GET_SERVICE, "PRIMARY KEY"),
             ("list", sql::LIST_SERVICES, "PRIMARY KEY"),
+            (
+                "revision of a service",
+                sql::REVISION_OF_SERVICE,
+                "COVERING INDEX services_revision",
+            ),
+            (
+                "revisions of a page",
+                sql::REVISIONS_OF_PAGE,
+                "COVERING INDEX services_revision",
+            ),
             ("count", sql::COUNT_SERVICES, "services_by_project_status"),
             (
                 "limit check",
@@ -811,19 +864,25 @@ mod batching_and_cache {
         assert_eq!(seen.version, service.version + 1);
 
         // Deleted and re-created under the same id with the same version:
-        // only the stored text tells the rows apart.
+        // only the row's generation tells the rows apart.
         worker_store
             .delete(&service.project_id, &service.id)
             .await
             .expect("delete");
         let mut again = service.clone();
         again.spec.name = "same id, new row".to_owned();
+        again.version = seen.version;
         worker_store
             .create(&again, 10, None)
             .await
             .expect("re-create");
         let seen = stored(&server_store, &again).await.expect("stored");
         assert_eq!(seen.spec.name, "same id, new row");
+        let listed = server_store
+            .list(&again.project_id, None, 10)
+            .await
+            .expect("list");
+        assert_eq!(listed, vec![seen]);
     }
 }
 

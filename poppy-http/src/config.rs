@@ -20,8 +20,9 @@ pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// Default largest request line plus headers, in bytes.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
 
-/// Default services whose rendered JSON is kept for the next read.
-pub const DEFAULT_RENDER_CACHE: usize = 4096;
+/// Default services whose rendered JSON is kept for the next read: about
+/// 1.3 KB each (a typical service), ~20 MB in all.
+pub const DEFAULT_RENDER_CACHE: usize = 16_384;
 
 /// How the transport behaves; [`Default`] gives the values of the reference.
 ///

@@ -2,38 +2,47 @@
 //!
 //! Rendering and serialising a service was the largest cost of `GET
 //! /services` (two fifths of a request listing 20) and a tenth of `GET
-//! /services/{id}`. The store hands out a shared snapshot (`Arc<Service>`)
-//! and the *same* `Arc` for as long as the stored row is unchanged
-//! (`ServiceStore::get_shared`), so the JSON rendered from a snapshot can be
-//! served again whenever the store hands out that snapshot again, for the
-//! same base URL (links carry the host, scheme and mount prefix of the
-//! request). Each entry keeps a `Weak` of the snapshot it rendered: that
-//! keeps the allocation (not the service) alive, so no other snapshot can
-//! ever have the same address, and address equality means the very same,
-//! immutable service. A store that builds a new `Arc` per read never hits.
+//! /services/{id}`. A store that keeps revisions gives every snapshot the
+//! revision of the stored service it shows (`ports::Snapshot`), and a new
+//! revision on every write, never one a service id had before. So the JSON
+//! rendered from a snapshot is kept under its project, id and revision, for
+//! the base URL it was rendered with (links carry the host, scheme and mount
+//! prefix of the request), and served again for that revision:
 //!
-//! Bounded by entry count, with `quick_cache`'s S3-FIFO eviction (a scan
-//! over many services does not push out the hot ones).
-
-use std::sync::{Arc, Weak};
+//! - `GET /services` reuses the body of every listed snapshot at the same
+//!   revision;
+//! - `GET /services/{id}` asks the store for the service *unless* it is
+//!   still at the held revision (`ServiceApi::get_service_if_changed`), so
+//!   an unchanged service costs a look-up of its revision, not a read and a
+//!   decode of the row; the service itself need not be held in memory, only
+//!   its body (a kilobyte or two where the decoded service takes several).
+//!
+//! A snapshot without a revision is rendered every time. Bounded by entry
+//! count, with `quick_cache`'s S3-FIFO eviction (a scan over many services
+//! does not push out the hot ones).
 
 use axum::body::Bytes;
-use poppy_core::model::{Service, ServiceId};
-use poppy_core::ports::ServicePage;
+use poppy_core::model::{ProjectId, Service, ServiceId};
+use poppy_core::ports::{Revision, ServicePage, Snapshot};
 use quick_cache::sync::Cache;
 
 use crate::extract::Links;
 use crate::render::{Link, ServiceView};
 
+/// A body and what it was rendered from.
+#[derive(Clone)]
 struct Rendered {
-    service: Weak<Service>,
+    // The project too, although ids are unique: a body is only ever
+    // served to the project it was read for.
+    project: ProjectId,
+    revision: Revision,
     base_url: Box<str>,
     json: Bytes,
 }
 
 /// The cache; `capacity == 0` turns it off.
 pub(crate) struct RenderedServices {
-    entries: Option<Cache<ServiceId, Arc<Rendered>>>,
+    entries: Option<Cache<ServiceId, Rendered>>,
 }
 
 impl RenderedServices {
@@ -43,26 +52,43 @@ impl RenderedServices {
         }
     }
 
-    /// `service` as `GET /services/{id}` renders it with `links`.
-    pub(crate) fn json(&self, service: &Arc<Service>, links: &Links) -> serde_json::Result<Bytes> {
-        let Some(entries) = &self.entries else {
+    /// The body held for service `id` of `project` rendered with `links`,
+    /// and the revision it shows (to ask the store whether it still is
+    /// the current one).
+    pub(crate) fn held(
+        &self,
+        project: &ProjectId,
+        id: &ServiceId,
+        links: &Links,
+    ) -> Option<(Revision, Bytes)> {
+        let hit = self.entries.as_ref()?.get(id)?;
+        (hit.project == *project && *hit.base_url == *links.base_url())
+            .then_some((hit.revision, hit.json))
+    }
+
+    /// `snapshot` as `GET /services/{id}` renders it with `links`.
+    pub(crate) fn json(&self, snapshot: &Snapshot, links: &Links) -> serde_json::Result<Bytes> {
+        let service = &snapshot.service;
+        let (Some(entries), Some(revision)) = (&self.entries, snapshot.revision) else {
             return render(service, links);
         };
         if let Some(hit) = entries.get(&service.id) {
-            if std::ptr::eq(hit.service.as_ptr(), Arc::as_ptr(service))
+            if hit.revision == revision
+                && hit.project == service.project_id
                 && *hit.base_url == *links.base_url()
             {
-                return Ok(hit.json.clone());
+                return Ok(hit.json);
             }
         }
         let json = render(service, links)?;
         entries.insert(
             service.id,
-            Arc::new(Rendered {
-                service: Arc::downgrade(service),
+            Rendered {
+                project: service.project_id.clone(),
+                revision,
                 base_url: links.base_url().into(),
                 json: json.clone(),
-            }),
+            },
         );
         Ok(json)
     }
@@ -109,13 +135,25 @@ fn render(service: &Service, links: &Links) -> serde_json::Result<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use poppy_core::model::ProjectId;
     use poppy_core::testkit::fixtures;
 
-    fn snapshot(name: &str) -> Arc<Service> {
+    fn snapshot(name: &str, revision: u128) -> Snapshot {
         let mut service = fixtures::service(&ProjectId::new("tenant"));
         service.spec.name = name.to_owned();
-        Arc::new(service)
+        Snapshot {
+            service: std::sync::Arc::new(service),
+            revision: Some(Revision::new(revision)),
+        }
+    }
+
+    /// `snapshot`'s service at another revision, renamed.
+    fn next(snapshot: &Snapshot, name: &str, revision: u128) -> Snapshot {
+        let mut service = (*snapshot.service).clone();
+        service.spec.name = name.to_owned();
+        Snapshot {
+            service: std::sync::Arc::new(service),
+            revision: Some(Revision::new(revision)),
+        }
     }
 
     fn text(bytes: &Bytes) -> &str {
@@ -123,19 +161,17 @@ mod tests {
     }
 
     #[test]
-    fn the_same_snapshot_and_base_is_served_again_anything_else_is_rendered() {
+    fn the_same_revision_and_base_is_served_again_anything_else_is_rendered() {
         let cache = RenderedServices::new(16);
         let links = Links::for_base("http://a.example");
-        let first = snapshot("first");
+        let first = snapshot("first", 1);
         let a = cache.json(&first, &links).unwrap();
         let b = cache.json(&first, &links).unwrap();
         assert_eq!(a.as_ptr(), b.as_ptr(), "a hit shares the rendered bytes");
-        assert_eq!(a, render(&first, &links).unwrap());
+        assert_eq!(a, render(&first.service, &links).unwrap());
 
-        // The store's next snapshot of the same service (same id): rendered anew.
-        let mut changed = (*first).clone();
-        changed.spec.name = "second".to_owned();
-        let second = Arc::new(changed);
+        // The store's next revision of the same service: rendered anew.
+        let second = next(&first, "second", 2);
         let c = cache.json(&second, &links).unwrap();
         assert!(text(&c).contains("\"second\""), "{}", text(&c));
 
@@ -147,29 +183,52 @@ mod tests {
     }
 
     #[test]
-    fn a_dropped_snapshot_is_never_mistaken_for_a_new_one() {
+    fn the_held_body_is_offered_for_its_project_and_base_only() {
         let cache = RenderedServices::new(16);
         let links = Links::for_base("http://a.example");
-        let old = snapshot("old");
-        let id = old.id;
-        cache.json(&old, &links).unwrap();
-        drop(old);
-        for _ in 0..100 {
-            // New snapshots of the same id, allocated while the entry's
-            // `Weak` holds the old address: each is rendered from itself.
-            let mut fresh = (*snapshot("fresh")).clone();
-            fresh.id = id;
-            let fresh = Arc::new(fresh);
-            let json = cache.json(&fresh, &links).unwrap();
-            assert!(text(&json).contains("\"fresh\""));
-        }
+        let first = snapshot("first", 7);
+        let (project, id) = (first.service.project_id.clone(), first.service.id);
+        assert!(cache.held(&project, &id, &links).is_none());
+        let body = cache.json(&first, &links).unwrap();
+
+        let (revision, held) = cache.held(&project, &id, &links).expect("held");
+        assert_eq!(revision, Revision::new(7));
+        assert_eq!(held, body);
+        assert!(
+            cache
+                .held(&ProjectId::new("someone-else"), &id, &links)
+                .is_none(),
+            "another project's body is never offered"
+        );
+        assert!(cache
+            .held(&project, &id, &Links::for_base("http://b.example"))
+            .is_none());
+        assert!(cache
+            .held(&project, &ServiceId::new_random(), &links)
+            .is_none());
+    }
+
+    #[test]
+    fn a_snapshot_without_a_revision_is_always_rendered() {
+        let cache = RenderedServices::new(16);
+        let links = Links::for_base("http://a.example");
+        let mut unrevised = snapshot("first", 0);
+        unrevised.revision = None;
+        let a = cache.json(&unrevised, &links).unwrap();
+        let b = cache.json(&unrevised, &links).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a.as_ptr(), b.as_ptr(), "nothing is kept without a revision");
+        let service = &unrevised.service;
+        assert!(cache
+            .held(&service.project_id, &service.id, &links)
+            .is_none());
     }
 
     #[test]
     fn capacity_bounds_entries_and_zero_turns_it_off() {
         let links = Links::for_base("http://a.example");
         let cache = RenderedServices::new(16);
-        let held: Vec<_> = (0..100).map(|i| snapshot(&format!("s{i}"))).collect();
+        let held: Vec<_> = (0..100).map(|i| snapshot(&format!("s{i}"), i)).collect();
         for service in &held {
             cache.json(service, &links).unwrap();
         }
@@ -181,5 +240,7 @@ mod tests {
         let b = off.json(&held[0], &links).unwrap();
         assert_eq!(a, b);
         assert_ne!(a.as_ptr(), b.as_ptr(), "nothing is kept with capacity 0");
+        let service = &held[0].service;
+        assert!(off.held(&service.project_id, &service.id, &links).is_none());
     }
 }

@@ -205,7 +205,7 @@ impl World {
                     .await
                     .map_err(|e| TestCaseError::fail(format!("list: {e}")))?;
                 for s in &page.services {
-                    prop_assert_eq!(&s.project_id, &self.projects[actor]);
+                    prop_assert_eq!(&s.service.project_id, &self.projects[actor]);
                 }
                 let mut expected: Vec<ServiceId> = self
                     .known
@@ -216,7 +216,7 @@ impl World {
                     .collect();
                 expected.sort();
                 expected.truncate(limit as usize);
-                let got: Vec<ServiceId> = page.services.iter().map(|s| s.id).collect();
+                let got: Vec<ServiceId> = page.services.iter().map(|s| s.service.id).collect();
                 prop_assert_eq!(got, expected, "list of {} after {:?}", actor, marker);
             }
             Op::Patch { actor, target } => {

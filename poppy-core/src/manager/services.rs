@@ -14,7 +14,9 @@ use crate::model::{
     Flavor, Job, JobKind, ProjectId, ProviderStatus, PurgeTarget, Service, ServiceId, ServiceSpec,
     ServiceStatus,
 };
-use crate::ports::{HealthReport, ListQuery, PortError, PurgeQuery, ServiceApi, ServicePage};
+use crate::ports::{
+    Current, HealthReport, ListQuery, PortError, PurgeQuery, Revision, ServiceApi, ServicePage,
+};
 use crate::validate::{self, Mode};
 
 impl Manager {
@@ -131,7 +133,7 @@ impl ServiceApi for Manager {
             .await?;
         let full = services.len() >= limit as usize;
         let next_marker = if full {
-            services.last().map(|s| s.id)
+            services.last().map(|s| s.service.id)
         } else {
             None
         };
@@ -147,7 +149,20 @@ impl ServiceApi for Manager {
             .store
             .get_shared(project, id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("service {id} could not be found")))
+            .ok_or_else(|| not_found(id))
+    }
+
+    async fn get_service_if_changed(
+        &self,
+        project: &ProjectId,
+        id: &ServiceId,
+        held: Option<Revision>,
+    ) -> Result<Current> {
+        self.backends
+            .store
+            .get_if_changed(project, id, held)
+            .await?
+            .ok_or_else(|| not_found(id))
     }
 
     async fn patch_service(&self, project: &ProjectId, id: &ServiceId, patch: Value) -> Result<()> {
@@ -270,4 +285,10 @@ impl Manager {
         info!(project = %updated.project_id, service = %updated.id, job = %job.id, "service update queued");
         Ok(())
     }
+}
+
+/// `GET /services/{id}` of a service that does not exist, in the
+/// reference's words.
+fn not_found(id: &ServiceId) -> Error {
+    Error::NotFound(format!("service {id} could not be found"))
 }

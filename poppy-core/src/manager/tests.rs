@@ -273,8 +273,18 @@ async fn shared_ssl_domains_are_refused_when_every_shard_is_taken() {
 async fn get_of_a_missing_service_is_a_404_with_the_references_message() {
     let mut m = Mocks::new();
     m.store.expect_get_shared().returning(|_, _| Ok(None));
+    m.store
+        .expect_get_if_changed()
+        .returning(|_, _, _| Ok(None));
     let id = crate::model::ServiceId::new_random();
-    let err = m.manager().get_service(&p1(), &id).await.unwrap_err();
+    let manager = m.manager();
+    let err = manager.get_service(&p1(), &id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.to_string(), format!("service {id} could not be found"));
+    let err = manager
+        .get_service_if_changed(&p1(), &id, None)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.to_string(), format!("service {id} could not be found"));
 }
@@ -290,7 +300,7 @@ async fn list_sets_a_next_marker_only_on_a_full_page() {
             .iter()
             .take(limit as usize)
             .cloned()
-            .map(std::sync::Arc::new)
+            .map(crate::ports::Snapshot::unrevised)
             .collect())
     });
     let manager = m.manager();

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::model::{Flavor, ProjectId, Service, ServiceId};
+use crate::ports::{Current, Revision, Snapshot};
 
 /// Raw query of `GET /services`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,11 +30,11 @@ pub struct PurgeQuery {
     pub hard: Option<String>,
 }
 
-/// One page of services (shared snapshots, see
-/// [`crate::ports::ServiceStore::get_shared`]).
+/// One page of services (shared snapshots with their revisions, see
+/// [`crate::ports::ServiceStore::list_shared`]).
 #[derive(Debug, Clone)]
 pub struct ServicePage {
-    pub services: Vec<Arc<Service>>,
+    pub services: Vec<Snapshot>,
     /// The limit the page was read with.
     pub limit: u32,
     /// Set iff the page is full: where the next page starts.
@@ -93,6 +94,22 @@ pub trait ServiceApi: Send + Sync + 'static {
     /// The service as a shared snapshot (see
     /// [`crate::ports::ServiceStore::get_shared`]).
     async fn get_service(&self, project: &ProjectId, id: &ServiceId) -> Result<Arc<Service>>;
+    /// The service unless it is still at revision `held` (see
+    /// [`crate::ports::ServiceStore::get_if_changed`]); `NotFound` like
+    /// [`ServiceApi::get_service`]. The default always reads it and has no
+    /// revision.
+    async fn get_service_if_changed(
+        &self,
+        project: &ProjectId,
+        id: &ServiceId,
+        held: Option<Revision>,
+    ) -> Result<Current> {
+        let _ = held;
+        Ok(Current::Changed(Snapshot {
+            service: self.get_service(project, id).await?,
+            revision: None,
+        }))
+    }
     /// Applies an RFC 6902 patch and queues the update.
     async fn patch_service(
         &self,

@@ -36,7 +36,7 @@ pub use operator::{
     CertificateApi, ConfigUpdate, OperatorApi, QueueUpdate, RetryRun,
 };
 pub use provider::{CdnProvider, ProviderCapabilities};
-pub use store::{FlavorStore, ServiceStore};
+pub use store::{Current, FlavorStore, Revision, ServiceStore, Snapshot};
 pub use transport::{Shutdown, Transport};
 
 #[cfg(any(test, feature = "testkit"))]

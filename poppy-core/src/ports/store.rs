@@ -7,6 +7,49 @@ use async_trait::async_trait;
 use super::PortError;
 use crate::model::{Flavor, Job, ProjectId, Service, ServiceId, ServiceStatus};
 
+/// Which stored state of a service a [`Snapshot`] shows.
+///
+/// A store that keeps revisions gives a service a new revision on every
+/// write, and never gives a service id a revision it had before, not even
+/// after a delete and a create under the same id: equal revisions of one id
+/// mean the same stored service. Opaque: compare and hash, nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Revision(u128);
+
+impl Revision {
+    /// A store's revision value (the store decides what it encodes).
+    pub const fn new(value: u128) -> Self {
+        Self(value)
+    }
+}
+
+/// A service as stored, shared and immutable, with its revision.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub service: Arc<Service>,
+    /// `None` from a store that keeps no revisions.
+    pub revision: Option<Revision>,
+}
+
+impl Snapshot {
+    /// A snapshot without a revision (the port's defaults).
+    pub fn unrevised(service: Service) -> Self {
+        Self {
+            service: Arc::new(service),
+            revision: None,
+        }
+    }
+}
+
+/// What [`ServiceStore::get_if_changed`] found for a service that exists.
+#[derive(Debug, Clone)]
+pub enum Current {
+    /// Still at the revision the caller holds.
+    Unchanged,
+    /// At another revision, or nothing was held: the service.
+    Changed(Snapshot),
+}
+
 /// Services and their indexes (domains, status, provider URLs, limits).
 ///
 /// # Contract
@@ -71,19 +114,41 @@ pub trait ServiceStore: Send + Sync + std::fmt::Debug + 'static {
         Ok(self.get(project, id).await?.map(Arc::new))
     }
     /// [`ServiceStore::list`] as shared snapshots (see
-    /// [`ServiceStore::get_shared`]).
+    /// [`ServiceStore::get_shared`]) with their revisions. The default has
+    /// none.
     async fn list_shared(
         &self,
         project: &ProjectId,
         marker: Option<ServiceId>,
         limit: u32,
-    ) -> Result<Vec<Arc<Service>>, PortError> {
+    ) -> Result<Vec<Snapshot>, PortError> {
         Ok(self
             .list(project, marker, limit)
             .await?
             .into_iter()
-            .map(Arc::new)
+            .map(Snapshot::unrevised)
             .collect())
+    }
+    /// The service unless it is still at revision `held` (a conditional
+    /// read, like HTTP's `If-None-Match`): `None` when it does not exist,
+    /// [`Current::Unchanged`] only when `held` is its current revision,
+    /// else a snapshot of it (with its revision, if the store keeps them).
+    ///
+    /// A caller that keeps what it derived from a snapshot under the
+    /// snapshot's revision can tell it is still current without the store
+    /// reading, or the caller holding, the service itself. The default
+    /// reads the service every time and has no revisions.
+    async fn get_if_changed(
+        &self,
+        project: &ProjectId,
+        id: &ServiceId,
+        held: Option<Revision>,
+    ) -> Result<Option<Current>, PortError> {
+        let _ = held;
+        Ok(self
+            .get(project, id)
+            .await?
+            .map(|service| Current::Changed(Snapshot::unrevised(service))))
     }
     /// Returns the new version.
     async fn update(&self, service: &Service, job: Option<Job>) -> Result<u64, PortError>;

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use poppy_core::model::AuthToken;
-use poppy_core::ports::{with_auth_token, ListQuery, PurgeQuery};
+use poppy_core::ports::{with_auth_token, Current, ListQuery, PurgeQuery};
 
 use super::accepted;
 use crate::error::{json_bytes_response, ApiError};
@@ -70,11 +70,21 @@ pub(crate) async fn get(
     links: Links,
     ServiceIdPath(id): ServiceIdPath,
 ) -> Result<Response, ApiError> {
-    let service = state.api.services.get_service(&project, &id).await?;
-    Ok(json_bytes_response(
-        StatusCode::OK,
-        state.rendered.json(&service, &links),
-    ))
+    let held = state.rendered.held(&project, &id, &links);
+    let current = state
+        .api
+        .services
+        .get_service_if_changed(&project, &id, held.as_ref().map(|(revision, _)| *revision))
+        .await?;
+    let body = match (current, held) {
+        (Current::Unchanged, Some((_, json))) => Ok(json),
+        (Current::Changed(snapshot), _) => state.rendered.json(&snapshot, &links),
+        (Current::Unchanged, None) => {
+            tracing::error!(service = %id, "the service API answered 'unchanged' to a read that held nothing");
+            return Err(ApiError::internal());
+        }
+    };
+    Ok(json_bytes_response(StatusCode::OK, body))
 }
 
 /// `PATCH /services/{id}` (JSON Patch) → 202, empty, `Location`.

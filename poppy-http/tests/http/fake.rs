@@ -19,7 +19,7 @@ use poppy_core::ports::{
 };
 use poppy_core::ports::{
     AdminApi, Api, ComponentHealth, FlavorApi, HealthReport, ListQuery, PurgeQuery, ServiceApi,
-    ServicePage, ServiceRef, StatusOutcome,
+    ServicePage, ServiceRef, Snapshot, StatusOutcome,
 };
 use poppy_core::{Error, Result};
 use serde_json::Value;
@@ -178,7 +178,7 @@ impl ServiceApi for Fake {
                 .unwrap()
                 .iter()
                 .cloned()
-                .map(Arc::new)
+                .map(Snapshot::unrevised)
                 .collect(),
             limit,
             next_marker: *self.next_marker.lock().unwrap(),

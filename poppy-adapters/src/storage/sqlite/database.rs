@@ -26,6 +26,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_certificates",
         include_str!("../../../migrations/sqlite/0002_certificates.sql"),
     ),
+    (
+        "0003_service_revision",
+        include_str!("../../../migrations/sqlite/0003_service_revision.sql"),
+    ),
 ];
 
 /// The schema version this build migrates databases to.
@@ -54,9 +58,11 @@ pub struct SqliteOptions {
     pub mmap_size: u64,
     /// Prepared statements kept per connection.
     pub statement_cache: usize,
-    /// Services whose decoded JSON columns are kept for the next read of
-    /// the same row (0 turns it off); see `decoded.rs`. About 8 KB each
-    /// (text, parsed form, allocator overhead): the default costs ~32 MB.
+    /// Services kept decoded for the next read of the same row (0 turns it
+    /// off); see `decoded.rs`. About 7.5 KB each (parsed form, allocator
+    /// overhead): the default costs ~16 MB. `GET /services/{id}` of an
+    /// unchanged service needs only its rendered body (the transport's
+    /// `render_cache`, far smaller per service), so this one stays small.
     pub decode_cache: usize,
     /// WAL pages past which the writer checkpoints between two batches so
     /// the WAL starts over from its beginning (see `Checkpoints`); bounds
@@ -80,7 +86,7 @@ impl Default for SqliteOptions {
             cache_size_kib: 8 * 1024,
             mmap_size: 0,
             statement_cache: 64,
-            decode_cache: 4096,
+            decode_cache: 2048,
             wal_restart_pages: 64_000,
             create_dirs: true,
             inline_reads: true,

@@ -4,11 +4,13 @@
 //! parsing them was the largest cost of `get` and `list` after SQLite
 //! itself (a quarter of a list request). Hot services are read again and
 //! again (dashboards poll them, listings page over them), so the store keeps
-//! the services it decoded, keyed by service id and checked against *the
-//! exact text it parsed and every other column*: a hit is a byte comparison
-//! and a reference count, and any change to the row (by this process,
-//! another process sharing the file, or a delete and re-create under the
-//! same id) is a miss, never a stale answer.
+//! the services it decoded, keyed by service id and checked against the
+//! row's revision (its `version` and `generation` columns): every write of a
+//! row through the store bumps its version and every insert draws a new
+//! generation, so a revision names one content of a row. Any change to the row (by this process, another process
+//! sharing the file, or a delete and re-create under the same id) is a miss,
+//! never a stale answer, and checking costs a look-up in a small index
+//! instead of reading the row.
 //!
 //! A hit hands out the same `Arc<Service>` as the read before it, which is
 //! what `ServiceStore::get_shared` promises: callers may cache what they
@@ -21,18 +23,12 @@
 use std::sync::Arc;
 
 use poppy_core::model::{Service, ServiceId};
+use poppy_core::ports::Revision;
 use quick_cache::sync::Cache;
-
-/// A decoded row and the JSON text it was decoded from.
-struct Decoded {
-    spec_text: Box<[u8]>,
-    details_text: Box<[u8]>,
-    service: Arc<Service>,
-}
 
 /// The cache; `capacity == 0` turns it off.
 pub(crate) struct DecodeCache {
-    entries: Option<Cache<ServiceId, Arc<Decoded>>>,
+    entries: Option<Cache<ServiceId, (Revision, Arc<Service>)>>,
 }
 
 impl DecodeCache {
@@ -42,39 +38,32 @@ impl DecodeCache {
         }
     }
 
-    /// The service of row `id`, whose JSON columns hold `spec_text` and
-    /// `details_text` (bytes as stored) and whose other columns
-    /// `same_columns` compares: the
-    /// cached one when the texts are the same and `same_columns` accepts it,
-    /// else what `decode` builds (and remembers).
+    /// Whether it holds anything at all (capacity above 0).
+    pub(crate) fn is_on(&self) -> bool {
+        self.entries.is_some()
+    }
+
+    /// The service of row `id` at `revision`, if it is held.
+    pub(crate) fn get(&self, id: &ServiceId, revision: Revision) -> Option<Arc<Service>> {
+        let (held, service) = self.entries.as_ref()?.get(id)?;
+        (held == revision).then_some(service)
+    }
+
+    /// The service of row `id` at `revision`: the held one, else what
+    /// `decode` builds (and is remembered).
     pub(crate) fn get_or_decode<E>(
         &self,
         id: &ServiceId,
-        spec_text: &[u8],
-        details_text: &[u8],
-        same_columns: impl Fn(&Service) -> bool,
+        revision: Revision,
         decode: impl FnOnce() -> Result<Service, E>,
     ) -> Result<Arc<Service>, E> {
-        let Some(entries) = &self.entries else {
-            return decode().map(Arc::new);
-        };
-        if let Some(hit) = entries.get(id) {
-            if *hit.spec_text == *spec_text
-                && *hit.details_text == *details_text
-                && same_columns(&hit.service)
-            {
-                return Ok(hit.service.clone());
-            }
+        if let Some(hit) = self.get(id, revision) {
+            return Ok(hit);
         }
         let service = Arc::new(decode()?);
-        entries.insert(
-            *id,
-            Arc::new(Decoded {
-                spec_text: spec_text.into(),
-                details_text: details_text.into(),
-                service: service.clone(),
-            }),
-        );
+        if let Some(entries) = &self.entries {
+            entries.insert(*id, (revision, service.clone()));
+        }
         Ok(service)
     }
 
@@ -89,7 +78,7 @@ mod tests {
     use super::*;
     use poppy_core::model::ProjectId;
 
-    fn service(id: ServiceId, name: &str, version: u64) -> Service {
+    fn service(id: ServiceId, name: &str) -> Service {
         let spec = serde_json::from_value(serde_json::json!({
             "name": name,
             "domains": [],
@@ -99,49 +88,63 @@ mod tests {
         .unwrap();
         let mut service = Service::new(ProjectId::new("p"), spec, 0);
         service.id = id;
-        service.version = version;
         service
+    }
+
+    fn rev(version: u128, generation: u128) -> Revision {
+        Revision::new(version << 64 | generation)
     }
 
     fn read(
         cache: &DecodeCache,
         id: ServiceId,
-        texts: (&str, &str),
-        version: u64,
+        revision: Revision,
+        name: &str,
         calls: &mut u32,
     ) -> Arc<Service> {
         cache
-            .get_or_decode(
-                &id,
-                texts.0.as_bytes(),
-                texts.1.as_bytes(),
-                |s| s.version == version,
-                || {
-                    *calls += 1;
-                    Ok::<_, ()>(service(id, texts.0, version))
-                },
-            )
+            .get_or_decode(&id, revision, || {
+                *calls += 1;
+                Ok::<_, ()>(service(id, name))
+            })
             .unwrap()
     }
 
     #[test]
-    fn the_same_row_is_decoded_once_and_shared_and_a_changed_one_again() {
+    fn the_same_revision_is_decoded_once_and_shared_and_another_one_again() {
         let cache = DecodeCache::new(16);
         let id = ServiceId::new_random();
         let mut calls = 0;
-        let a = read(&cache, id, ("one", "{}"), 0, &mut calls);
-        let b = read(&cache, id, ("one", "{}"), 0, &mut calls);
+        let a = read(&cache, id, rev(0, 7), "one", &mut calls);
+        let b = read(&cache, id, rev(0, 7), "one", &mut calls);
         assert_eq!(calls, 1);
         assert!(Arc::ptr_eq(&a, &b), "a hit hands out the same snapshot");
-        let c = read(&cache, id, ("two", "{}"), 0, &mut calls);
-        assert_eq!(calls, 2);
+        assert!(Arc::ptr_eq(&cache.get(&id, rev(0, 7)).unwrap(), &a));
+
+        let c = read(&cache, id, rev(1, 7), "two", &mut calls);
+        assert_eq!(calls, 2, "a new version is decoded again");
         assert_eq!(c.spec.name, "two");
-        let d = read(&cache, id, ("two", "{\"x\":1}"), 0, &mut calls);
-        assert_eq!(calls, 3, "changed provider details are decoded again");
-        let e = read(&cache, id, ("two", "{\"x\":1}"), 1, &mut calls);
-        assert_eq!(calls, 4, "a changed column is decoded again");
-        assert!(!Arc::ptr_eq(&d, &e));
+        assert!(
+            cache.get(&id, rev(0, 7)).is_none(),
+            "the old revision is gone"
+        );
+
+        let d = read(&cache, id, rev(1, 8), "three", &mut calls);
+        assert_eq!(
+            calls, 3,
+            "a new generation (re-created row) is decoded again"
+        );
+        assert!(!Arc::ptr_eq(&c, &d));
         assert_eq!(a.spec.name, "one", "a snapshot never changes");
+    }
+
+    #[test]
+    fn a_failed_decode_is_not_remembered() {
+        let cache = DecodeCache::new(16);
+        let id = ServiceId::new_random();
+        let failed = cache.get_or_decode(&id, rev(0, 1), || Err::<Service, _>("corrupt"));
+        assert_eq!(failed.err(), Some("corrupt"));
+        assert!(cache.get(&id, rev(0, 1)).is_none());
     }
 
     #[test]
@@ -149,16 +152,17 @@ mod tests {
         let cache = DecodeCache::new(16);
         let mut calls = 0;
         for _ in 0..100 {
-            read(&cache, ServiceId::new_random(), ("s", "{}"), 0, &mut calls);
+            read(&cache, ServiceId::new_random(), rev(0, 0), "s", &mut calls);
         }
         assert!(cache.len() <= 16, "{} entries held", cache.len());
 
         let off = DecodeCache::new(0);
         let id = ServiceId::new_random();
         let mut calls = 0;
-        let a = read(&off, id, ("s", "{}"), 0, &mut calls);
-        let b = read(&off, id, ("s", "{}"), 0, &mut calls);
+        let a = read(&off, id, rev(0, 0), "s", &mut calls);
+        let b = read(&off, id, rev(0, 0), "s", &mut calls);
         assert_eq!(calls, 2);
         assert!(!Arc::ptr_eq(&a, &b));
+        assert!(off.get(&id, rev(0, 0)).is_none());
     }
 }

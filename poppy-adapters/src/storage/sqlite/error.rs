@@ -170,25 +170,6 @@ pub(crate) fn text<'r>(row: &'r rusqlite::Row<'_>, idx: usize) -> Result<&'r str
         .map_err(|e| conversion(idx, rusqlite::types::Type::Text, e))
 }
 
-/// Column `idx` of `row` as the bytes of its text, not yet checked to be
-/// UTF-8 (for comparisons; [`utf8`] checks them when they are used as text).
-pub(crate) fn text_bytes<'r>(row: &'r rusqlite::Row<'_>, idx: usize) -> Result<&'r [u8], Fail> {
-    row.get_ref(idx)?
-        .as_bytes()
-        .map_err(|e| conversion(idx, rusqlite::types::Type::Text, e))
-}
-
-/// Bytes of column `idx` (from [`text_bytes`]) as text.
-pub(crate) fn utf8(bytes: &[u8], idx: usize) -> Result<&str, Fail> {
-    std::str::from_utf8(bytes).map_err(|e| {
-        conversion(
-            idx,
-            rusqlite::types::Type::Text,
-            rusqlite::types::FromSqlError::Other(Box::new(e)),
-        )
-    })
-}
-
 /// Column `idx` of `row` as text or NULL.
 pub(crate) fn text_or_null<'r>(
     row: &'r rusqlite::Row<'_>,

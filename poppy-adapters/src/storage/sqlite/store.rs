@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use poppy_core::model::{
     Flavor, Job, OperatorStatus, ProjectId, Service, ServiceId, ServiceStatus,
 };
-use poppy_core::ports::{FlavorStore, PortError, ServiceStore};
+use poppy_core::ports::{Current, FlavorStore, PortError, Revision, ServiceStore, Snapshot};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::decoded::DecodeCache;
-use super::error::{corrupt, is_constraint, text, text_bytes, utf8, Fail, SqliteError};
+use super::error::{corrupt, is_constraint, text, Fail, SqliteError};
 use super::{SqliteDatabase, NAME};
 use crate::jobs::sqlite::JobRow;
 
@@ -21,12 +21,21 @@ use crate::jobs::sqlite::JobRow;
 pub mod sql {
     /// One service by `(project_id, service_id)`.
     pub const GET_SERVICE: &str = "SELECT project_id, service_id, status, operator_status, \
-        version, spec, provider_details, created_at, updated_at \
+        version, spec, provider_details, created_at, updated_at, generation \
         FROM services WHERE project_id = ?1 AND service_id = ?2";
+    /// The revision of one service, from the small `services_revision`
+    /// index instead of the row.
+    pub const REVISION_OF_SERVICE: &str = "SELECT version, generation \
+        FROM services INDEXED BY services_revision WHERE project_id = ?1 AND service_id = ?2";
     /// A page of a project's services after a marker (keyset pagination).
     pub const LIST_SERVICES: &str = "SELECT project_id, service_id, status, operator_status, \
-        version, spec, provider_details, created_at, updated_at \
+        version, spec, provider_details, created_at, updated_at, generation \
         FROM services WHERE project_id = ?1 AND service_id > ?2 \
+        ORDER BY service_id LIMIT ?3";
+    /// The ids and revisions of the page [`LIST_SERVICES`] reads, from the
+    /// `services_revision` index.
+    pub const REVISIONS_OF_PAGE: &str = "SELECT service_id, version, generation \
+        FROM services INDEXED BY services_revision WHERE project_id = ?1 AND service_id > ?2 \
         ORDER BY service_id LIMIT ?3";
     /// Live services of a project (limit check).
     pub const COUNT_SERVICES: &str = "SELECT COUNT(*) FROM services \
@@ -40,8 +49,8 @@ pub mod sql {
         WHERE status = ?1 AND service_id > ?2 ORDER BY service_id LIMIT ?3";
     /// The service holding a domain.
     pub const FIND_BY_DOMAIN: &str = "SELECT s.project_id, s.service_id, s.status, \
-        s.operator_status, s.version, s.spec, s.provider_details, s.created_at, s.updated_at \
-        FROM domains AS d JOIN services AS s \
+        s.operator_status, s.version, s.spec, s.provider_details, s.created_at, s.updated_at, \
+        s.generation FROM domains AS d JOIN services AS s \
         ON s.project_id = d.project_id AND s.service_id = d.service_id \
         WHERE d.domain = ?1";
     /// Domains served by a provider host name.
@@ -202,67 +211,125 @@ impl ServiceRow {
     }
 }
 
-/// Decodes a row with the columns of [`sql::GET_SERVICE`], in its order. Bad data is an error naming the
-/// row, never a panic.
-fn service_from_row(row: &Row<'_>, cache: &DecodeCache) -> Result<Arc<Service>, Fail> {
+/// The revision of a row with `version` and `generation`.
+fn revision(version: i64, generation: i64) -> Revision {
+    // Both as their 64 bits: distinct pairs give distinct revisions.
+    Revision::new(u128::from(version as u64) << 64 | u128::from(generation as u64))
+}
+
+/// The revision of row `(project, id)` from the `services_revision` index.
+fn revision_of(conn: &Connection, project: &str, id: &str) -> Result<Option<Revision>, Fail> {
+    Ok(conn
+        .prepare_cached(sql::REVISION_OF_SERVICE)?
+        .query_row([project, id], |r| Ok(revision(r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// Row `(project, id)` unless it is at revision `held`: the revision from
+/// the index first (when the caller or the cache may hold it), the row
+/// itself only when neither does.
+fn current_service(
+    conn: &Connection,
+    cache: &DecodeCache,
+    project: &str,
+    id: &str,
+    held: Option<Revision>,
+) -> Result<Option<Current>, Fail> {
+    if held.is_some() || cache.is_on() {
+        let Some(revision) = revision_of(conn, project, id)? else {
+            return Ok(None);
+        };
+        if held == Some(revision) {
+            return Ok(Some(Current::Unchanged));
+        }
+        if let Some(service) = ServiceId::from_str(id)
+            .ok()
+            .and_then(|key| cache.get(&key, revision))
+        {
+            return Ok(Some(Current::Changed(Snapshot {
+                service,
+                revision: Some(revision),
+            })));
+        }
+    }
+    // Not held (or changed since the look-up): the row itself.
+    let mut stmt = conn.prepare_cached(sql::GET_SERVICE)?;
+    let mut rows = stmt.query([project, id])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(Current::Changed(snapshot_from_row(row, cache)?))),
+        None => Ok(None),
+    }
+}
+
+/// Decodes a row with the columns of [`sql::GET_SERVICE`], in its order,
+/// or takes the service decoded from the same revision of the row from
+/// `cache`. Bad data is an error naming the row, never a panic.
+fn snapshot_from_row(row: &Row<'_>, cache: &DecodeCache) -> Result<Snapshot, Fail> {
     let project = text(row, 0)?;
     let id_text = text(row, 1)?;
     let what = || format!("services row ({project}, {id_text})");
     let id = ServiceId::from_str(id_text).map_err(|e| corrupt(what(), "service_id", e))?;
-    let status =
-        ServiceStatus::from_str(text(row, 2)?).map_err(|e| corrupt(what(), "status", e))?;
-    let operator_status = OperatorStatus::from_str(text(row, 3)?)
-        .map_err(|e| corrupt(what(), "operator_status", e))?;
-    let version: i64 = row.get(4)?;
-    let version = u64::try_from(version)
-        .map_err(|_| corrupt(what(), "version", format!("negative version {version}")))?;
-    // Compared as bytes first: on a cache hit they are never decoded, and
-    // checking a kilobyte of UTF-8 per row was a few percent of a list.
-    let (spec_bytes, details_bytes) = (text_bytes(row, 5)?, text_bytes(row, 6)?);
-    let (created_at, updated_at) = (row.get(7)?, row.get(8)?);
-    cache.get_or_decode(
-        &id,
-        spec_bytes,
-        details_bytes,
-        |cached| {
-            // Destructured so a new column cannot be forgotten here; the id
-            // is the cache key, spec and details are the compared texts.
-            let Service {
-                id: _,
-                project_id: cached_project,
-                spec: _,
-                status: cached_status,
-                operator_status: cached_operator_status,
-                provider_details: _,
-                version: cached_version,
-                created_at: cached_created_at,
-                updated_at: cached_updated_at,
-            } = cached;
-            cached_project.as_str() == project
-                && *cached_status == status
-                && *cached_operator_status == operator_status
-                && *cached_version == version
-                && *cached_created_at == created_at
-                && *cached_updated_at == updated_at
-        },
-        || {
-            let (spec_text, details_text) = (utf8(spec_bytes, 5)?, utf8(details_bytes, 6)?);
-            let spec = serde_json::from_str(spec_text).map_err(|e| corrupt(what(), "spec", e))?;
-            let provider_details = serde_json::from_str(details_text)
-                .map_err(|e| corrupt(what(), "provider_details", e))?;
-            Ok::<_, Fail>(Service {
-                id,
-                project_id: ProjectId::new(project),
-                spec,
-                status,
-                operator_status,
-                provider_details,
-                version,
-                created_at,
-                updated_at,
-            })
-        },
-    )
+    let stored_version: i64 = row.get(4)?;
+    let revision = revision(stored_version, row.get(9)?);
+    let service = cache.get_or_decode(&id, revision, || {
+        let status =
+            ServiceStatus::from_str(text(row, 2)?).map_err(|e| corrupt(what(), "status", e))?;
+        let operator_status = OperatorStatus::from_str(text(row, 3)?)
+            .map_err(|e| corrupt(what(), "operator_status", e))?;
+        let version = u64::try_from(stored_version).map_err(|_| {
+            corrupt(
+                what(),
+                "version",
+                format!("negative version {stored_version}"),
+            )
+        })?;
+        let spec = serde_json::from_str(text(row, 5)?).map_err(|e| corrupt(what(), "spec", e))?;
+        let provider_details = serde_json::from_str(text(row, 6)?)
+            .map_err(|e| corrupt(what(), "provider_details", e))?;
+        Ok::<_, Fail>(Service {
+            id,
+            project_id: ProjectId::new(project),
+            spec,
+            status,
+            operator_status,
+            provider_details,
+            version,
+            created_at: row.get(7)?,
+            updated_at: row.get(8)?,
+        })
+    })?;
+    Ok(Snapshot {
+        service,
+        revision: Some(revision),
+    })
+}
+
+/// The held services of the page `LIST_SERVICES` would read, when every
+/// one of them is held at its current revision (read from the index).
+fn page_from_cache(
+    conn: &Connection,
+    cache: &DecodeCache,
+    page: (&str, &str, u32),
+) -> Result<Option<Vec<Snapshot>>, Fail> {
+    let (project, after, limit) = page;
+    let mut stmt = conn.prepare_cached(sql::REVISIONS_OF_PAGE)?;
+    let mut rows = stmt.query(params![project, after, i64::from(limit)])?;
+    let mut out = Vec::with_capacity(limit.min(1_000) as usize);
+    while let Some(row) = rows.next()? {
+        let Ok(id) = ServiceId::from_str(text(row, 0)?) else {
+            // The full read reports the bad id with the row it is in.
+            return Ok(None);
+        };
+        let revision = revision(row.get(1)?, row.get(2)?);
+        match cache.get(&id, revision) {
+            Some(service) => out.push(Snapshot {
+                service,
+                revision: Some(revision),
+            }),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(out))
 }
 
 fn id_after(marker: Option<ServiceId>) -> String {
@@ -317,8 +384,8 @@ impl ServiceStore for SqliteStore {
                 let inserted = tx
                     .prepare_cached(
                         "INSERT INTO services (project_id, service_id, status, operator_status, \
-                         version, spec, provider_details, created_at, updated_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                         version, spec, provider_details, created_at, updated_at, generation) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, random())",
                     )?
                     .execute(params![
                         row.project_id,
@@ -368,7 +435,10 @@ impl ServiceStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Service>, PortError> {
         let shared = self.list_shared(project, marker, limit).await?;
-        Ok(shared.into_iter().map(Arc::unwrap_or_clone).collect())
+        Ok(shared
+            .into_iter()
+            .map(|snapshot| Arc::unwrap_or_clone(snapshot.service))
+            .collect())
     }
 
     async fn get_shared(
@@ -380,12 +450,26 @@ impl ServiceStore for SqliteStore {
         let cache = self.db.decoded();
         self.db
             .read("get service", move |c| {
-                let mut stmt = c.prepare_cached(sql::GET_SERVICE)?;
-                let mut rows = stmt.query([&project, &id])?;
-                match rows.next()? {
-                    Some(row) => service_from_row(row, &cache).map(Some),
-                    None => Ok(None),
-                }
+                Ok(match current_service(c, &cache, &project, &id, None)? {
+                    Some(Current::Changed(snapshot)) => Some(snapshot.service),
+                    // Nothing was held, so nothing is unchanged.
+                    Some(Current::Unchanged) | None => None,
+                })
+            })
+            .await
+    }
+
+    async fn get_if_changed(
+        &self,
+        project: &ProjectId,
+        id: &ServiceId,
+        held: Option<Revision>,
+    ) -> Result<Option<Current>, PortError> {
+        let (project, id) = (project.as_str().to_owned(), id.to_string());
+        let cache = self.db.decoded();
+        self.db
+            .read("get service", move |c| {
+                current_service(c, &cache, &project, &id, held)
             })
             .await
     }
@@ -395,16 +479,21 @@ impl ServiceStore for SqliteStore {
         project: &ProjectId,
         marker: Option<ServiceId>,
         limit: u32,
-    ) -> Result<Vec<Arc<Service>>, PortError> {
+    ) -> Result<Vec<Snapshot>, PortError> {
         let (project, after) = (project.as_str().to_owned(), id_after(marker));
         let cache = self.db.decoded();
         self.db
             .read("list services", move |c| {
+                if cache.is_on() {
+                    if let Some(held) = page_from_cache(c, &cache, (&project, &after, limit))? {
+                        return Ok(held);
+                    }
+                }
                 let mut stmt = c.prepare_cached(sql::LIST_SERVICES)?;
                 let mut rows = stmt.query(params![project, after, i64::from(limit)])?;
                 let mut out = Vec::with_capacity(limit.min(1_000) as usize);
                 while let Some(row) = rows.next()? {
-                    out.push(service_from_row(row, &cache)?);
+                    out.push(snapshot_from_row(row, &cache)?);
                 }
                 Ok(out)
             })
@@ -526,12 +615,12 @@ impl ServiceStore for SqliteStore {
                 let mut stmt = c.prepare_cached(sql::FIND_BY_DOMAIN)?;
                 let mut rows = stmt.query([&domain])?;
                 match rows.next()? {
-                    Some(row) => service_from_row(row, &cache).map(Some),
+                    Some(row) => snapshot_from_row(row, &cache).map(Some),
                     None => Ok(None),
                 }
             })
             .await
-            .map(|found| found.map(Arc::unwrap_or_clone))
+            .map(|found| found.map(|snapshot| Arc::unwrap_or_clone(snapshot.service)))
     }
 
     async fn list_by_status(

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{err, join_all, ok};
 use crate::model::{ProjectId, Service, ServiceId, ServiceStatus};
-use crate::ports::{JobBoard, PortError, ServiceStore};
+use crate::ports::{Current, JobBoard, PortError, Revision, ServiceStore, Snapshot};
 use crate::testkit::fixtures;
 
 /// A `max_services` no check reaches.
@@ -479,9 +479,12 @@ pub async fn update_checks_and_bumps_version(store: &dyn ServiceStore) {
     cleanup(store, &[&service], C).await;
 }
 
-/// `get_shared` and `list_shared` return what `get` and `list` return, and
-/// a snapshot taken before an update never shows the update nor is it
-/// handed out again after it (callers cache by the `Arc`'s identity).
+/// `get_shared`, `list_shared` and `get_if_changed` return what `get` and
+/// `list` return; a snapshot taken before an update never shows it; and the
+/// store's revisions (if it keeps them) name one stored state:
+/// `get_if_changed` answers `Unchanged` for the current revision only, never
+/// after an update or a delete and a create under the same id (callers
+/// cache what they derive from a snapshot by its revision).
 pub async fn shared_snapshots_follow_the_stored_row(store: &dyn ServiceStore) {
     const C: &str = "shared_snapshots_follow_the_stored_row";
     let project = ProjectId::random();
@@ -507,23 +510,60 @@ pub async fn shared_snapshots_follow_the_stored_row(store: &dyn ServiceStore) {
         format!("{PORT} ({C}): list"),
     );
     assert_eq!(
-        listed.iter().map(|s| s.as_ref()).collect::<Vec<_>>(),
+        listed
+            .iter()
+            .map(|s| s.service.as_ref())
+            .collect::<Vec<_>>(),
         plain.iter().collect::<Vec<_>>(),
         "{PORT} ({C}): list_shared must return what list returns"
     );
+    let missing_id = ServiceId::new_random();
     let missing = ok(
-        store.get_shared(&project, &ServiceId::new_random()).await,
+        store.get_shared(&project, &missing_id).await,
         format!("{PORT} ({C}): get_shared of a missing id"),
     );
     assert!(
         missing.is_none(),
         "{PORT} ({C}): get_shared of a missing id must be None"
     );
+    let missing = ok(
+        store.get_if_changed(&project, &missing_id, None).await,
+        format!("{PORT} ({C}): get_if_changed of a missing id"),
+    );
+    assert!(
+        missing.is_none(),
+        "{PORT} ({C}): get_if_changed of a missing id must be None"
+    );
 
-    let mut changed = service.clone();
-    changed.spec.name = "renamed".to_owned();
+    let first = changed(store, &service, None, "nothing held").await;
+    assert_eq!(
+        Some(first.service.as_ref()),
+        stored.as_ref(),
+        "{PORT} ({C}): get_if_changed with nothing held must return what get returns"
+    );
+    assert_eq!(
+        listed.first().map(|s| s.revision),
+        Some(first.revision),
+        "{PORT} ({C}): list_shared and get_if_changed must give one row the same revision"
+    );
+    if let Some(revision) = first.revision {
+        let again = ok(
+            store
+                .get_if_changed(&project, &service.id, Some(revision))
+                .await,
+            format!("{PORT} ({C}): get_if_changed at the current revision"),
+        );
+        assert!(
+            matches!(again, Some(Current::Unchanged)),
+            "{PORT} ({C}): get_if_changed at the current revision must be Unchanged, got \
+             {again:?}"
+        );
+    }
+
+    let mut renamed = service.clone();
+    renamed.spec.name = "renamed".to_owned();
     ok(
-        store.update(&changed, None).await,
+        store.update(&renamed, None).await,
         format!("{PORT} ({C}): update"),
     );
     let after = ok(
@@ -545,7 +585,79 @@ pub async fn shared_snapshots_follow_the_stored_row(store: &dyn ServiceStore) {
         !std::sync::Arc::ptr_eq(&before, &after),
         "{PORT} ({C}): get_shared must not hand out the same snapshot for a changed row"
     );
+    let second = changed(store, &service, first.revision, "after an update").await;
+    assert_eq!(
+        second.service.spec.name, "renamed",
+        "{PORT} ({C}): get_if_changed after an update must return the update"
+    );
+
+    // Deleted and created again under the same id, at the version last read.
     cleanup(store, &[&service], C).await;
+    let mut again = service.clone();
+    again.spec.name = "created again".to_owned();
+    again.version = after.version;
+    create(store, &again, C).await;
+    let seen = ok(
+        store.get_shared(&project, &service.id).await,
+        format!("{PORT} ({C}): get_shared after delete and create"),
+    );
+    assert_eq!(
+        seen.as_deref(),
+        Some(&again),
+        "{PORT} ({C}): get_shared after a delete and a create under the same id must return \
+         the new service"
+    );
+    let listed = ok(
+        store.list_shared(&project, None, 10).await,
+        format!("{PORT} ({C}): list_shared after delete and create"),
+    );
+    assert_eq!(
+        listed
+            .iter()
+            .map(|s| s.service.as_ref())
+            .collect::<Vec<_>>(),
+        vec![&again],
+        "{PORT} ({C}): list_shared after a delete and a create under the same id must return \
+         the new service"
+    );
+    for held in [first.revision, second.revision] {
+        let third = changed(store, &again, held, "after a delete and a create").await;
+        assert_eq!(
+            *third.service, again,
+            "{PORT} ({C}): get_if_changed after a delete and a create under the same id must \
+             return the new service"
+        );
+    }
+    cleanup(store, &[&again], C).await;
+}
+
+/// `get_if_changed(held)` of `service`, which must exist and not be at
+/// `held`.
+async fn changed(
+    store: &dyn ServiceStore,
+    service: &Service,
+    held: Option<Revision>,
+    when: &str,
+) -> Snapshot {
+    const C: &str = "shared_snapshots_follow_the_stored_row";
+    let current = ok(
+        store
+            .get_if_changed(&service.project_id, &service.id, held)
+            .await,
+        format!("{PORT} ({C}): get_if_changed {when}"),
+    );
+    match current {
+        Some(Current::Changed(snapshot)) => {
+            assert!(
+                held.is_none() || snapshot.revision != held,
+                "{PORT} ({C}): get_if_changed {when} returned the held revision {held:?}"
+            );
+            snapshot
+        }
+        other => {
+            panic!("{PORT} ({C}): get_if_changed {when} must return the service, got {other:?}")
+        }
+    }
 }
 
 /// `update` of a service that does not exist (never, or any more) is `NotFound`.
