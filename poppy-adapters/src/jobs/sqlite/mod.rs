@@ -97,9 +97,14 @@ impl SqliteJobBoard {
 
     /// Runs a statement that must touch the claimed job's row while the
     /// claim's token still holds it; otherwise the lease was lost.
-    async fn with_lease<F>(&self, op: &'static str, claim: &Claim, f: F) -> Result<(), PortError>
+    async fn with_lease<F>(
+        &self,
+        op: &'static str,
+        claim: &Claim,
+        mut f: F,
+    ) -> Result<(), PortError>
     where
-        F: FnOnce(&Connection, &str, &str) -> rusqlite::Result<usize> + Send + 'static,
+        F: FnMut(&Connection, &str, &str) -> rusqlite::Result<usize> + Send + 'static,
     {
         let id = claim.job.id.to_string();
         let token = claim.token.to_string();
@@ -253,7 +258,7 @@ impl JobBoard for SqliteJobBoard {
                 match job_from_row(row) {
                     Ok(job) => Ok(Ok(Some(Claim {
                         job,
-                        worker,
+                        worker: worker.clone(),
                         token,
                         lease_until: until,
                     }))),

@@ -357,10 +357,14 @@ impl SqliteDatabase {
     /// single statement is its own consistent snapshot): right here when a
     /// reader is idle and [`SqliteOptions::inline_reads`] is on, otherwise
     /// on the blocking pool once a reader frees up.
-    pub(crate) async fn read<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
+    ///
+    /// `f` is `FnMut` because a database without readers (in memory) runs
+    /// reads on the writer, where a batch may run twice (see
+    /// [`SqliteDatabase::write`]).
+    pub(crate) async fn read<T, F>(&self, op: &'static str, mut f: F) -> Result<T, PortError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
+        F: FnMut(&Connection) -> Result<T, Fail> + Send + 'static,
     {
         let Some(pool) = &self.inner.readers else {
             return self.inner.writer.run(op, f).await;
@@ -403,14 +407,14 @@ impl SqliteDatabase {
     /// and answers once that transaction is committed; an `Err` from `f`
     /// undoes everything `f` wrote (and nothing else).
     ///
-    /// Writes queued together share one transaction (group commit): each
-    /// runs in a savepoint of its own, so one write's failure rolls back
-    /// only that write, and none is answered before the commit that makes
-    /// it durable. See [`Writer`].
+    /// Writes queued together share one transaction (group commit); one
+    /// write's failure rolls back only that write, and none is answered
+    /// before the commit that makes it durable. `f` may run twice, the
+    /// first run rolled back (see [`run_batch`]). See [`Writer`].
     pub(crate) async fn write<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
+        F: FnMut(&Connection) -> Result<T, Fail> + Send + 'static,
     {
         self.inner.writer.run(op, f).await
     }
@@ -420,13 +424,51 @@ impl SqliteDatabase {
 /// batch waits for the commit, and the transaction's size.
 const MAX_BATCH: usize = 256;
 
-/// What a write left to do once its batch has committed: hand its outcome
-/// (or the commit's failure) to its caller.
-type Deliver = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+/// A write for the writer thread (see [`Writer::run`]).
+trait Write: Send {
+    /// Runs the write inside the batch's transaction; true when it
+    /// succeeded. May run a second time after the first run was rolled
+    /// back (see [`run_batch`]); only the last run's outcome counts.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Hands the last run's outcome, or the commit's failure, to the
+    /// caller. A write that never ran drops its reply (its caller gets an
+    /// error).
+    fn deliver(self: Box<Self>, commit_failed: Option<&rusqlite::Error>);
+}
 
-/// A write for the writer thread: runs inside the batch's transaction and
-/// says whether it succeeded (its savepoint is kept) or not (rolled back).
-type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+type WriteJob = Box<dyn Write>;
+
+/// A caller's write closure, its last outcome and where the outcome goes.
+struct Pending<T, F> {
+    write: F,
+    outcome: Option<Result<T, Fail>>,
+    reply: tokio::sync::oneshot::Sender<Result<T, Fail>>,
+}
+
+impl<T, F> Write for Pending<T, F>
+where
+    T: Send,
+    F: FnMut(&Connection) -> Result<T, Fail> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let outcome = (self.write)(conn);
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
+    }
+
+    fn deliver(self: Box<Self>, commit_failed: Option<&rusqlite::Error>) {
+        let Some(outcome) = self.outcome else {
+            return;
+        };
+        let outcome = match (outcome, commit_failed) {
+            (Ok(_), Some(e)) => Err(Fail::Sql(copy_error(e))),
+            (outcome, _) => outcome,
+        };
+        // The caller may have gone (a dropped request): nothing to do.
+        let _ = self.reply.send(outcome);
+    }
+}
 
 /// The writer connection on a thread of its own, fed by a queue.
 ///
@@ -436,8 +478,8 @@ type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
 /// woken, scheduled and handed to a pool thread.
 ///
 /// Group commit: the thread takes every write queued while it was busy (up
-/// to [`MAX_BATCH`]) and runs them in one `BEGIN IMMEDIATE` transaction,
-/// each in a savepoint. A commit writes every page it changed to the WAL,
+/// to [`MAX_BATCH`]) and runs them in one `BEGIN IMMEDIATE` transaction
+/// (see [`run_batch`]). A commit writes every page it changed to the WAL,
 /// and concurrent creates change the same few pages (the tables' and
 /// indexes' last leaves), so one commit for many writes saves most of that
 /// I/O; under load it raised durable creates several-fold (README,
@@ -468,7 +510,7 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
-                    run_batch(&mut conn, batch.drain(..));
+                    run_batch(&mut conn, &mut batch);
                     if let Some(checkpoints) = &checkpoints {
                         checkpoints.after_batch(&conn);
                     }
@@ -482,25 +524,19 @@ impl Writer {
     }
 
     /// Runs `f` on the writer connection, after the writes queued before it,
-    /// and answers once its batch is committed.
+    /// and answers once its batch is committed. `f` may run twice: if a
+    /// write of its batch fails, the batch is rolled back and run again
+    /// (see [`run_batch`]), so `f` must not move out what it captured.
     async fn run<T, F>(&self, op: &'static str, f: F) -> Result<T, PortError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
+        F: FnMut(&Connection) -> Result<T, Fail> + Send + 'static,
     {
         let (reply, result) = tokio::sync::oneshot::channel::<Result<T, Fail>>();
-        let job: WriteJob = Box::new(move |conn| {
-            let outcome = f(conn);
-            let ok = outcome.is_ok();
-            let deliver: Deliver = Box::new(move |commit_failed| {
-                let outcome = match (outcome, commit_failed) {
-                    (Ok(_), Some(e)) => Err(Fail::Sql(copy_error(e))),
-                    (outcome, _) => outcome,
-                };
-                // The caller may have gone (a dropped request): nothing to do.
-                let _ = reply.send(outcome);
-            });
-            (ok, deliver)
+        let job: WriteJob = Box::new(Pending {
+            write: f,
+            outcome: None,
+            reply,
         });
         self.queue
             .send(job)
@@ -512,46 +548,99 @@ impl Writer {
     }
 }
 
-/// Runs `jobs` in one transaction, each in a savepoint, commits, then
-/// answers them. A job that fails (or panics) is rolled back to its
-/// savepoint; if the transaction cannot begin or commit, every job that
+/// Runs the writes of `batch` in one transaction, commits, then answers
+/// them (and empties `batch`).
+///
+/// First all in one go: a savepoint per write would let one failure be
+/// undone alone, but SQLite copies every page a savepoint touches into its
+/// sub-journal (an eighth of the writer's time under durable creates), and
+/// writes rarely fail. If one fails (or panics), the transaction is rolled
+/// back and the batch runs again with a savepoint per write, so a failure
+/// undoes that write alone; a panicking write is dropped (its caller gets an
+/// error). If the transaction cannot begin or commit, every write that
 /// succeeded gets that error instead of its result.
 ///
-/// Failed jobs are answered after the commit too: a write that lost to an
+/// Failed writes are answered after the commit too: a write that lost to an
 /// earlier write of the same batch (a domain taken, say) must be able to
 /// read what it lost to, so it can say so.
-fn run_batch(conn: &mut Connection, jobs: impl Iterator<Item = WriteJob>) {
+fn run_batch(conn: &mut Connection, batch: &mut Vec<WriteJob>) {
+    if !run_in_one_go(conn, batch) {
+        run_with_savepoints(conn, batch);
+    }
+    batch.clear();
+}
+
+/// Runs every write of `batch` straight in one transaction and answers
+/// them once it committed; false, with the transaction rolled back and
+/// nothing answered, when a write failed (a panicking one is removed).
+fn run_in_one_go(conn: &mut Connection, batch: &mut Vec<WriteJob>) -> bool {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
             // Run nothing: each job's reply is dropped, so its caller gets
             // an error (the writer lost its lock or its file).
             tracing::warn!(error = %e, "could not begin a write transaction");
-            jobs.for_each(drop);
+            batch.clear();
+            return true;
+        }
+    };
+    for index in 0..batch.len() {
+        let job = &mut batch[index];
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(&tx))) {
+            Ok(true) => {}
+            failed => {
+                if failed.is_err() {
+                    batch.remove(index);
+                }
+                if let Err(e) = tx.rollback() {
+                    tracing::warn!(error = %e, "could not roll back a write batch");
+                }
+                return false;
+            }
+        }
+    }
+    let committed = tx.commit();
+    if let Err(e) = &committed {
+        tracing::warn!(error = %e, writes = batch.len(), "a write batch failed to commit");
+    }
+    for job in batch.drain(..) {
+        job.deliver(committed.as_ref().err());
+    }
+    true
+}
+
+/// Runs every write of `batch` in one transaction, each in a savepoint: a
+/// write that fails (or panics) is rolled back to its savepoint.
+fn run_with_savepoints(conn: &mut Connection, batch: &mut Vec<WriteJob>) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not begin a write transaction");
+            batch.clear();
             return;
         }
     };
-    let mut answers: Vec<(bool, Deliver)> = Vec::new();
-    for job in jobs {
+    let mut answers: Vec<(bool, WriteJob)> = Vec::with_capacity(batch.len());
+    for mut job in batch.drain(..) {
         if let Err(e) = tx.execute_batch("SAVEPOINT write") {
             // Without a savepoint the job's failure could not be undone
             // alone: do not run it (its caller sees the write fail).
             tracing::warn!(error = %e, "could not open a savepoint");
-            drop(job);
             continue;
         }
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx))) {
-            Ok((true, deliver)) => {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(&tx))) {
+            Ok(true) => {
                 if let Err(e) = tx.execute_batch("RELEASE write") {
                     tracing::warn!(error = %e, "could not release a savepoint");
                 }
-                answers.push((true, deliver));
+                answers.push((true, job));
             }
-            Ok((false, deliver)) => {
+            Ok(false) => {
                 undo_savepoint(&tx);
-                answers.push((false, deliver));
+                answers.push((false, job));
             }
-            // A panicking job dropped its reply (its caller gets an error).
+            // A panicking job is dropped with its reply (its caller gets
+            // an error).
             Err(_) => undo_savepoint(&tx),
         }
     }
@@ -559,10 +648,10 @@ fn run_batch(conn: &mut Connection, jobs: impl Iterator<Item = WriteJob>) {
     if let Err(e) = &committed {
         tracing::warn!(error = %e, writes = answers.len(), "a write batch failed to commit");
     }
-    for (succeeded, deliver) in answers {
+    for (succeeded, job) in answers {
         match &committed {
-            Err(e) if succeeded => deliver(Some(e)),
-            _ => deliver(None),
+            Err(e) if succeeded => job.deliver(Some(e)),
+            _ => job.deliver(None),
         }
     }
 }
@@ -845,5 +934,119 @@ fn retry_busy<T>(
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    type Reply<T> = oneshot::Receiver<Result<T, Fail>>;
+
+    fn job<T, F>(write: F) -> (WriteJob, Reply<T>)
+    where
+        T: Send + 'static,
+        F: FnMut(&Connection) -> Result<T, Fail> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: WriteJob = Box::new(Pending {
+            write,
+            outcome: None,
+            reply,
+        });
+        (job, answer)
+    }
+
+    /// A write inserting `key`, counting its runs in `runs`.
+    fn insert(key: &'static str, runs: &Arc<AtomicUsize>) -> (WriteJob, Reply<()>) {
+        let runs = runs.clone();
+        job(move |c| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            c.execute("INSERT INTO t (k) VALUES (?1)", [key])?;
+            Ok(())
+        })
+    }
+
+    fn database() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)")
+            .unwrap();
+        conn
+    }
+
+    fn keys(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn.prepare("SELECT k FROM t ORDER BY k").unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn a_batch_that_succeeds_runs_each_write_once() {
+        let mut conn = database();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (a, a_reply) = insert("a", &runs);
+        let (b, b_reply) = insert("b", &runs);
+        let mut batch = vec![a, b];
+        run_batch(&mut conn, &mut batch);
+        assert!(batch.is_empty());
+        assert_eq!(keys(&conn), ["a", "b"]);
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        for mut reply in [a_reply, b_reply] {
+            assert!(matches!(reply.try_recv(), Ok(Ok(()))));
+        }
+    }
+
+    #[test]
+    fn a_failed_write_is_undone_alone_and_the_others_commit() {
+        let mut conn = database();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (a, mut a_reply) = insert("a", &runs);
+        // Writes, then fails: what it wrote must go, and only that.
+        let (b, mut b_reply) = job(|c| {
+            c.execute("INSERT INTO t (k) VALUES ('b')", [])?;
+            Err::<(), _>(Fail::Port(PortError::Conflict("b lost".to_owned())))
+        });
+        let (c, mut c_reply) = insert("c", &runs);
+        let mut batch = vec![a, b, c];
+        run_batch(&mut conn, &mut batch);
+        assert!(batch.is_empty());
+        assert_eq!(keys(&conn), ["a", "c"]);
+        // `a` ran in the first attempt and again in the second; `c` only in
+        // the second (the first stopped at `b`).
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        assert!(matches!(a_reply.try_recv(), Ok(Ok(()))));
+        assert!(matches!(
+            b_reply.try_recv(),
+            Ok(Err(Fail::Port(PortError::Conflict(m)))) if m == "b lost"
+        ));
+        assert!(matches!(c_reply.try_recv(), Ok(Ok(()))));
+    }
+
+    #[test]
+    fn a_panicking_write_is_dropped_and_the_others_commit() {
+        let mut conn = database();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (a, mut a_reply) = insert("a", &runs);
+        let (b, mut b_reply) = job(|c| -> Result<(), Fail> {
+            c.execute("INSERT INTO t (k) VALUES ('b')", [])?;
+            panic!("a write that panics");
+        });
+        let (c, mut c_reply) = insert("c", &runs);
+        let mut batch = vec![a, b, c];
+        run_batch(&mut conn, &mut batch);
+        assert_eq!(keys(&conn), ["a", "c"]);
+        assert!(matches!(a_reply.try_recv(), Ok(Ok(()))));
+        assert!(
+            matches!(
+                b_reply.try_recv(),
+                Err(oneshot::error::TryRecvError::Closed)
+            ),
+            "the panicking write's caller sees its reply dropped"
+        );
+        assert!(matches!(c_reply.try_recv(), Ok(Ok(()))));
     }
 }
