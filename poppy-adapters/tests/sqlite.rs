@@ -334,11 +334,15 @@ mod store {
                 sql::REVISIONS_OF_PAGE,
                 "COVERING INDEX services_revision",
             ),
-            ("count", sql::COUNT_SERVICES, "services_by_project_status"),
+            (
+                "count",
+                sql::COUNT_SERVICES,
+                "COVERING INDEX services_revision",
+            ),
             (
                 "limit check",
                 sql::COUNT_SERVICES_UP_TO,
-                "services_by_project_status",
+                "COVERING INDEX services_revision",
             ),
             ("list_by_status", sql::LIST_BY_STATUS, "services_by_status"),
             ("find_by_domain", sql::FIND_BY_DOMAIN, "PRIMARY KEY"),

@@ -39,10 +39,11 @@ pub mod sql {
         ORDER BY service_id LIMIT ?3";
     /// Live services of a project (limit check).
     pub const COUNT_SERVICES: &str = "SELECT COUNT(*) FROM services \
-        WHERE project_id = ?1 AND status <> 'delete_in_progress'";
+        INDEXED BY services_revision WHERE project_id = ?1 AND status <> 'delete_in_progress'";
     /// Live services of a project, counted up to `?2` only: the limit check
     /// costs the same however many services a project has.
     pub const COUNT_SERVICES_UP_TO: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM services \
+        INDEXED BY services_revision \
         WHERE project_id = ?1 AND status <> 'delete_in_progress' LIMIT ?2)";
     /// Services in a status, any project, after a marker.
     pub const LIST_BY_STATUS: &str = "SELECT project_id, service_id FROM services \
