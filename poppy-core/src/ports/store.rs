@@ -101,11 +101,13 @@ pub trait ServiceStore: Send + Sync + std::fmt::Debug + 'static {
     /// [`ServiceStore::get`] as a shared, immutable snapshot, for readers
     /// that only look at the service.
     ///
-    /// A store that keeps decoded rows hands out the *same* `Arc` for as
-    /// long as the stored row is unchanged, and a new one once it changed,
-    /// so a caller may cache what it derives from a service (a rendered
-    /// response body, say) keyed by the `Arc`'s identity. The default
-    /// wraps `get` in a new `Arc` each time (never a false hit).
+    /// A store that keeps decoded rows may hand out the same `Arc` while
+    /// the stored row is unchanged (no copy per read), and never hands out
+    /// an `Arc` of an older state. To cache what is derived from a service
+    /// (a rendered response body, say), key it by the snapshot's
+    /// [`Revision`] ([`ServiceStore::list_shared`],
+    /// [`ServiceStore::get_if_changed`]). The default wraps `get` in a new
+    /// `Arc` each time.
     async fn get_shared(
         &self,
         project: &ProjectId,

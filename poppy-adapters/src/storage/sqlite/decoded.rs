@@ -12,9 +12,8 @@
 //! never a stale answer, and checking costs a look-up in a small index
 //! instead of reading the row.
 //!
-//! A hit hands out the same `Arc<Service>` as the read before it, which is
-//! what `ServiceStore::get_shared` promises: callers may cache what they
-//! derive from a service by the `Arc`'s identity.
+//! A hit hands out the same `Arc<Service>` as the read before it: no copy
+//! of the service per read.
 //!
 //! Bounded by entry count, with `quick_cache`'s S3-FIFO eviction: a
 //! one-off read of many services (a client paging through all of them)

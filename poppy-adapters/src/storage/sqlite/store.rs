@@ -233,20 +233,18 @@ fn current_service(
     conn: &Connection,
     cache: &DecodeCache,
     project: &str,
-    id: &str,
+    id: ServiceId,
     held: Option<Revision>,
 ) -> Result<Option<Current>, Fail> {
+    let id_text = id.to_string();
     if held.is_some() || cache.is_on() {
-        let Some(revision) = revision_of(conn, project, id)? else {
+        let Some(revision) = revision_of(conn, project, &id_text)? else {
             return Ok(None);
         };
         if held == Some(revision) {
             return Ok(Some(Current::Unchanged));
         }
-        if let Some(service) = ServiceId::from_str(id)
-            .ok()
-            .and_then(|key| cache.get(&key, revision))
-        {
+        if let Some(service) = cache.get(&id, revision) {
             return Ok(Some(Current::Changed(Snapshot {
                 service,
                 revision: Some(revision),
@@ -255,7 +253,7 @@ fn current_service(
     }
     // Not held (or changed since the look-up): the row itself.
     let mut stmt = conn.prepare_cached(sql::GET_SERVICE)?;
-    let mut rows = stmt.query([project, id])?;
+    let mut rows = stmt.query([project, id_text.as_str()])?;
     match rows.next()? {
         Some(row) => Ok(Some(Current::Changed(snapshot_from_row(row, cache)?))),
         None => Ok(None),
@@ -447,11 +445,11 @@ impl ServiceStore for SqliteStore {
         project: &ProjectId,
         id: &ServiceId,
     ) -> Result<Option<Arc<Service>>, PortError> {
-        let (project, id) = (project.as_str().to_owned(), id.to_string());
+        let (project, id) = (project.as_str().to_owned(), *id);
         let cache = self.db.decoded();
         self.db
             .read("get service", move |c| {
-                Ok(match current_service(c, &cache, &project, &id, None)? {
+                Ok(match current_service(c, &cache, &project, id, None)? {
                     Some(Current::Changed(snapshot)) => Some(snapshot.service),
                     // Nothing was held, so nothing is unchanged.
                     Some(Current::Unchanged) | None => None,
@@ -466,11 +464,11 @@ impl ServiceStore for SqliteStore {
         id: &ServiceId,
         held: Option<Revision>,
     ) -> Result<Option<Current>, PortError> {
-        let (project, id) = (project.as_str().to_owned(), id.to_string());
+        let (project, id) = (project.as_str().to_owned(), *id);
         let cache = self.db.decoded();
         self.db
             .read("get service", move |c| {
-                current_service(c, &cache, &project, &id, held)
+                current_service(c, &cache, &project, id, held)
             })
             .await
     }
