@@ -7,10 +7,10 @@
 //! the services it decoded, keyed by service id and checked against the
 //! row's revision (its `version` and `generation` columns): every write of a
 //! row through the store bumps its version and every insert draws a new
-//! generation, so a revision names one content of a row. Any change to the row (by this process, another process
-//! sharing the file, or a delete and re-create under the same id) is a miss,
-//! never a stale answer, and checking costs a look-up in a small index
-//! instead of reading the row.
+//! generation, so a revision names one content of a row. Any change to the
+//! row (by this process, another process sharing the file, or a delete and
+//! re-create under the same id) is a miss, never a stale answer, and
+//! checking costs a look-up in a small index instead of reading the row.
 //!
 //! A hit hands out the same `Arc<Service>` as the read before it: no copy
 //! of the service per read.
