@@ -896,6 +896,9 @@ fn migrate(conn: &Connection, location: &str, deadline: Instant) -> Result<(), S
             if version <= found {
                 continue;
             }
+            // Some migrations rebuild an index over every service: say so
+            // before a large file keeps the process busy for a while.
+            tracing::info!(%location, migration = name, "sqlite: applying migration");
             conn.execute_batch(sql).map_err(|e| mig_err(name, e))?;
             conn.pragma_update(None, "user_version", version)
                 .map_err(|e| mig_err(name, e))?;
