@@ -21,6 +21,8 @@
 //! count, with `quick_cache`'s S3-FIFO eviction (a scan over many services
 //! does not push out the hot ones).
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use poppy_core::model::{ProjectId, Service, ServiceId};
 use poppy_core::ports::{Revision, ServicePage, Snapshot};
@@ -29,8 +31,8 @@ use quick_cache::sync::Cache;
 use crate::extract::Links;
 use crate::render::{Link, ServiceView};
 
-/// A body and what it was rendered from.
-#[derive(Clone)]
+/// A body and what it was rendered from (behind an `Arc` in the cache: a
+/// look-up clones the entry, which must not copy its strings).
 struct Rendered {
     // The project too, although ids are unique: a body is only ever
     // served to the project it was read for.
@@ -42,7 +44,7 @@ struct Rendered {
 
 /// The cache; `capacity == 0` turns it off.
 pub(crate) struct RenderedServices {
-    entries: Option<Cache<ServiceId, Rendered>>,
+    entries: Option<Cache<ServiceId, Arc<Rendered>>>,
 }
 
 impl RenderedServices {
@@ -63,7 +65,7 @@ impl RenderedServices {
     ) -> Option<(Revision, Bytes)> {
         let hit = self.entries.as_ref()?.get(id)?;
         (hit.project == *project && *hit.base_url == *links.base_url())
-            .then_some((hit.revision, hit.json))
+            .then(|| (hit.revision, hit.json.clone()))
     }
 
     /// `snapshot` as `GET /services/{id}` renders it with `links`.
@@ -77,18 +79,18 @@ impl RenderedServices {
                 && hit.project == service.project_id
                 && *hit.base_url == *links.base_url()
             {
-                return Ok(hit.json);
+                return Ok(hit.json.clone());
             }
         }
         let json = render(service, links)?;
         entries.insert(
             service.id,
-            Rendered {
+            Arc::new(Rendered {
                 project: service.project_id.clone(),
                 revision,
                 base_url: links.base_url().into(),
                 json: json.clone(),
-            },
+            }),
         );
         Ok(json)
     }
@@ -141,7 +143,7 @@ mod tests {
         let mut service = fixtures::service(&ProjectId::new("tenant"));
         service.spec.name = name.to_owned();
         Snapshot {
-            service: std::sync::Arc::new(service),
+            service: Arc::new(service),
             revision: Some(Revision::new(revision)),
         }
     }
@@ -151,7 +153,7 @@ mod tests {
         let mut service = (*snapshot.service).clone();
         service.spec.name = name.to_owned();
         Snapshot {
-            service: std::sync::Arc::new(service),
+            service: Arc::new(service),
             revision: Some(Revision::new(revision)),
         }
     }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use poppy_core::ports::PortError;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, Semaphore};
 
@@ -574,15 +574,8 @@ fn run_batch(conn: &mut Connection, batch: &mut Vec<WriteJob>) {
 /// them once it committed; false, with the transaction rolled back and
 /// nothing answered, when a write failed (a panicking one is removed).
 fn run_in_one_go(conn: &mut Connection, batch: &mut Vec<WriteJob>) -> bool {
-    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => {
-            // Run nothing: each job's reply is dropped, so its caller gets
-            // an error (the writer lost its lock or its file).
-            tracing::warn!(error = %e, "could not begin a write transaction");
-            batch.clear();
-            return true;
-        }
+    let Some(tx) = begin(conn, batch) else {
+        return true;
     };
     for index in 0..batch.len() {
         let job = &mut batch[index];
@@ -599,26 +592,15 @@ fn run_in_one_go(conn: &mut Connection, batch: &mut Vec<WriteJob>) -> bool {
             }
         }
     }
-    let committed = tx.commit();
-    if let Err(e) = &committed {
-        tracing::warn!(error = %e, writes = batch.len(), "a write batch failed to commit");
-    }
-    for job in batch.drain(..) {
-        job.deliver(committed.as_ref().err());
-    }
+    commit_and_answer(tx, batch.drain(..).map(|job| (true, job)).collect());
     true
 }
 
 /// Runs every write of `batch` in one transaction, each in a savepoint: a
 /// write that fails (or panics) is rolled back to its savepoint.
 fn run_with_savepoints(conn: &mut Connection, batch: &mut Vec<WriteJob>) {
-    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not begin a write transaction");
-            batch.clear();
-            return;
-        }
+    let Some(tx) = begin(conn, batch) else {
+        return;
     };
     let mut answers: Vec<(bool, WriteJob)> = Vec::with_capacity(batch.len());
     for mut job in batch.drain(..) {
@@ -644,6 +626,26 @@ fn run_with_savepoints(conn: &mut Connection, batch: &mut Vec<WriteJob>) {
             Err(_) => undo_savepoint(&tx),
         }
     }
+    commit_and_answer(tx, answers);
+}
+
+/// The batch's `BEGIN IMMEDIATE` transaction; `None`, with every write of
+/// `batch` dropped unrun (their callers get an error: the writer lost its
+/// lock or its file), when it cannot begin.
+fn begin<'c>(conn: &'c mut Connection, batch: &mut Vec<WriteJob>) -> Option<Transaction<'c>> {
+    match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => Some(tx),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not begin a write transaction");
+            batch.clear();
+            None
+        }
+    }
+}
+
+/// Commits `tx`, then answers each write: its own outcome, or the
+/// commit's failure for a write that had succeeded.
+fn commit_and_answer(tx: Transaction<'_>, answers: Vec<(bool, WriteJob)>) {
     let committed = tx.commit();
     if let Err(e) = &committed {
         tracing::warn!(error = %e, writes = answers.len(), "a write batch failed to commit");
